@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace MailPipeline.Cli.Commands;
+
+/// <summary>Every subcommand of <c>mailpipeline</c>; each lives in its own file beside this one.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return DnsCommand.Create();
+    }
+}

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using MailPipeline.Cli.Commands;
+
+namespace MailPipeline.Cli;
+
+/// <summary>The <c>mailpipeline</c> root command and its exit-code conventions.</summary>
+public static class MailPipelineCommand
+{
+    /// <summary>The command ran (whatever the authentication results were).</summary>
+    public const int Success = 0;
+
+    /// <summary>The command failed at run time (I/O, unreachable service).</summary>
+    public const int Failure = 1;
+
+    /// <summary>The arguments were wrong.</summary>
+    public const int BadArguments = 2;
+
+    /// <summary>Builds the command tree.</summary>
+    /// <returns>The root command.</returns>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("MailPipeline: inbound mail authentication (SPF, DKIM, ARC, DMARC, reputation) and routing.");
+        foreach (var command in CommandCatalog.All())
+        {
+            root.Subcommands.Add(command);
+        }
+
+        return root;
+    }
+
+    /// <summary>Parses and runs; argument errors print a clear message and exit with <see cref="BadArguments"/>.</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="output">Standard output.</param>
+    /// <param name="error">Standard error.</param>
+    /// <returns>The process exit code.</returns>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var root = Build();
+        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var parseError in parse.Errors)
+            {
+                await error.WriteLineAsync($"mailpipeline: {parseError.Message}");
+            }
+
+            await error.WriteLineAsync("Run 'mailpipeline --help' for usage.");
+            return BadArguments;
+        }
+
+        return await parse.InvokeAsync(configuration);
+    }
+}

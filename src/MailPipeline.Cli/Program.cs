@@ -1,0 +1,3 @@
+using MailPipeline.Cli;
+
+return await MailPipelineCommand.RunAsync(args, Console.Out, Console.Error);
