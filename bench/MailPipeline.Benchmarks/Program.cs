@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+
+// dotnet run -c Release --project bench/MailPipeline.Benchmarks -- --filter '*Spf*'
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
