@@ -133,6 +133,19 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(mechanism, result.Mechanism);
     }
 
+    [Theory(Timeout = 30_000)]
+    [InlineData("\"john smith\"@odd.spf-it.test")]
+    [InlineData("a%b@odd.spf-it.test")]
+    [InlineData("x(y)z@odd.spf-it.test")]
+    public async Task EvaluateMailFrom_OddLocalPartInQueryName_FailsRatherThanTempError(string mailFrom)
+    {
+        // act
+        var result = await Evaluator().EvaluateMailFromAsync(IPAddress.Parse("192.0.2.1"), "h.example", mailFrom);
+
+        // assert
+        Assert.Equal(AuthResult.Fail, result.Result);
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task EvaluateMailFrom_NoSuchDomain_ReturnsNone()
     {
