@@ -137,6 +137,8 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
     [InlineData("\"john smith\"@odd.spf-it.test")]
     [InlineData("a%b@odd.spf-it.test")]
     [InlineData("x(y)z@odd.spf-it.test")]
+    [InlineData("jösé@odd.spf-it.test")]
+    [InlineData("日本@odd.spf-it.test")]
     public async Task EvaluateMailFrom_OddLocalPartInQueryName_FailsRatherThanTempError(string mailFrom)
     {
         // act
