@@ -14,12 +14,13 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
 {
     private SpfEvaluator Evaluator()
     {
-        var options = new DnsOptions { QueryTimeout = TimeSpan.FromSeconds(2), Retries = 0 };
+        // Generous: the build machine is shared and Knot answers slowly when it is busy.
+        var options = new DnsOptions { QueryTimeout = TimeSpan.FromSeconds(5), Retries = 2 };
         options.Servers.Add(dns.EndpointText);
         return new SpfEvaluator(new CachingDnsResolver(new DnsClientResolver(options), options), new SpfOptions());
     }
 
-    [Theory(Timeout = 30_000)]
+    [Theory(Timeout = 60_000)]
     [InlineData("192.0.2.5", "pass")]
     [InlineData("2001:db8:1::5", "pass")]
     [InlineData("::ffff:192.0.2.6", "pass")]
@@ -36,7 +37,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(3, result.DnsLookups);
     }
 
-    [Fact(Timeout = 30_000)]
+    [Fact(Timeout = 60_000)]
     public async Task EvaluateMailFrom_CnameToPolicy_UsesTargetRecord()
     {
         // act
@@ -46,7 +47,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(AuthResult.Pass, result.Result);
     }
 
-    [Theory(Timeout = 30_000)]
+    [Theory(Timeout = 60_000)]
     [InlineData("192.0.2.50", "mx")]
     [InlineData("192.0.2.51", "mx")]
     [InlineData("2001:db8:2::50", "mx")]
@@ -61,7 +62,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(mechanism, result.Mechanism);
     }
 
-    [Fact(Timeout = 30_000)]
+    [Fact(Timeout = 60_000)]
     public async Task EvaluateMailFrom_RedirectFail_ExplainsWithTargetsExp()
     {
         // act
@@ -72,7 +73,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal("203.0.113.7 is not allowed to send for redir.spf-it.test (policy of _spf.spf-it.test)", result.Explanation);
     }
 
-    [Theory(Timeout = 30_000)]
+    [Theory(Timeout = 60_000)]
     [InlineData("alice@macro.spf-it.test", "pass")]
     [InlineData("alice+lists@macro.spf-it.test", "pass")]
     [InlineData("bob@macro.spf-it.test", "fail")]
@@ -85,7 +86,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(expected, result.Result.ToRfc8601());
     }
 
-    [Fact(Timeout = 30_000)]
+    [Fact(Timeout = 60_000)]
     public async Task EvaluateMailFrom_ThreeNxDomainTargets_ReturnsPermErrorForVoidLookups()
     {
         // act
@@ -96,7 +97,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(3, result.VoidLookups);
     }
 
-    [Fact(Timeout = 30_000)]
+    [Fact(Timeout = 60_000)]
     public async Task EvaluateMailFrom_TwoRecords_ReturnsPermError()
     {
         // act
@@ -106,7 +107,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(AuthResult.PermError, result.Result);
     }
 
-    [Theory(Timeout = 30_000)]
+    [Theory(Timeout = 60_000)]
     [InlineData("192.0.2.200", "pass")]
     [InlineData("2001:db8:ffff::1", "pass")]
     [InlineData("192.0.3.1", "fail")]
@@ -119,7 +120,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(expected, result.Result.ToRfc8601());
     }
 
-    [Theory(Timeout = 30_000)]
+    [Theory(Timeout = 60_000)]
     [InlineData("198.18.201.60", "pass", "ptr:spf-it.test")]
     [InlineData("198.18.201.61", "fail", "-all")]
     [InlineData("198.18.201.62", "pass", "ptr:spf-it.test")]
@@ -133,7 +134,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(mechanism, result.Mechanism);
     }
 
-    [Theory(Timeout = 30_000)]
+    [Theory(Timeout = 60_000)]
     [InlineData("\"john smith\"@odd.spf-it.test")]
     [InlineData("a%b@odd.spf-it.test")]
     [InlineData("x(y)z@odd.spf-it.test")]
@@ -148,7 +149,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(AuthResult.Fail, result.Result);
     }
 
-    [Fact(Timeout = 30_000)]
+    [Fact(Timeout = 60_000)]
     public async Task EvaluateMailFrom_NoSuchDomain_ReturnsNone()
     {
         // act
@@ -158,7 +159,7 @@ public sealed class SpfEvaluatorDnsTests(DnsServerFixture dns)
         Assert.Equal(AuthResult.None, result.Result);
     }
 
-    [Fact(Timeout = 30_000)]
+    [Fact(Timeout = 60_000)]
     public async Task EvaluateMailFrom_ServerNotAnswering_ReturnsTempError()
     {
         // arrange
