@@ -184,7 +184,6 @@ module functions 'modules/functions.bicep' = {
     }
     blobEndpoint: storage.outputs.blobEndpoint
     queueEndpoint: storage.outputs.queueEndpoint
-    deploymentContainerName: storage.outputs.deploymentContainerName
     serviceBusFullyQualifiedNamespace: messaging.outputs.fullyQualifiedNamespace
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     authServId: authServId

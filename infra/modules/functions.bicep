@@ -24,9 +24,6 @@ param blobEndpoint string
 @description('Required. Queue endpoint of the storage account (host storage).')
 param queueEndpoint string
 
-@description('Required. Container that holds the deployment package.')
-param deploymentContainerName string
-
 @description('Required. Host name of the Service Bus namespace.')
 param serviceBusFullyQualifiedNamespace string
 
@@ -63,6 +60,7 @@ param workspaceResourceId string
 
 var catalog = loadJsonContent('../app-settings.json')
 var topology = loadJsonContent('../topology.json')
+var deploymentContainerName = loadJsonContent('../storage.json').functionsDeploymentContainer
 var names = toObject(items(catalog.settings), s => s.key, s => s.value.name)
 
 // Values known when the template is built (names, constants, parameters) ...
