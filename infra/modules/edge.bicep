@@ -21,7 +21,7 @@ param tags object = {}
 @description('Required. The edge\'s user-assigned identity.')
 param identity identityType
 
-@description('Optional. Image of the edge; empty deploys a placeholder (the first `azd up`, before azd has pushed the image), without health probes.')
+@description('Optional. Image of the edge; empty deploys a placeholder (the first `azd up`, before azd has pushed the image) that answers /healthz on the health port, so that the revision starts.')
 param image string = ''
 
 @description('Required. Login server of the registry the image is pulled from with the identity.')
@@ -120,6 +120,8 @@ var catalog = loadJsonContent('../app-settings.json')
 var topology = loadJsonContent('../topology.json')
 var names = toObject(items(catalog.settings), s => s.key, s => s.value.name)
 var hasImage = !empty(image)
+// The .NET sample app serves /healthz on ASPNETCORE_HTTP_PORTS: a placeholder that passes the edge's liveness probe.
+var placeholderImage = 'mcr.microsoft.com/dotnet/samples:aspnetapp'
 var hasTls = !empty(tlsCertificateName)
 var tlsMountPath = '/mnt/tls'
 var tlsFileName = 'edge.pfx'
@@ -142,6 +144,7 @@ var staticValues = union(entitySettings, dnsSettings, domainSettings, {
   '${names.edgePort}': string(targetPort)
   '${names.edgeHealthPort}': string(healthPort)
   '${names.edgeTlsCertificate}': '${tlsMountPath}/${tlsFileName}'
+  ASPNETCORE_HTTP_PORTS: string(healthPort)
 })
 
 // ... and values known only once the resources exist.
@@ -161,7 +164,8 @@ var present = {
   '${names.edgeTlsCertificate}': hasTls
 }
 
-// Every catalog entry for this app, then the rest of the lists (Dns__Servers__1, Edge__AcceptedDomains__1, ...).
+// Every catalog entry for this app, then the rest of the lists (Dns__Servers__1, Edge__AcceptedDomains__1, ...),
+// and the placeholder's port while there is no image.
 var settingNames = concat(
   map(
     filter(
@@ -171,7 +175,8 @@ var settingNames = concat(
     entry => entry.value.name
   ),
   skip(objectKeys(dnsSettings), 1),
-  skip(objectKeys(domainSettings), 1)
+  skip(objectKeys(domainSettings), 1),
+  hasImage ? [] : ['ASPNETCORE_HTTP_PORTS']
 )
 
 resource virtualNetwork 'Microsoft.Network/virtualNetworks@2024-07-01' = {
@@ -296,7 +301,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
       containers: [
         {
           name: 'edge'
-          image: hasImage ? image : 'mcr.microsoft.com/k8se/quickstart:latest'
+          image: hasImage ? image : placeholderImage
           resources: {
             cpu: json(cpu)
             memory: memory
@@ -307,45 +312,45 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
               value: staticValues[?name] ?? runtimeValues[name]
             }
           ]
-          probes: hasImage
-            ? [
-                {
-                  type: 'Liveness'
-                  httpGet: {
-                    path: '/healthz'
-                    port: healthPort
-                    scheme: 'HTTP'
-                  }
-                  initialDelaySeconds: 5
-                  periodSeconds: 10
-                  timeoutSeconds: 3
-                  failureThreshold: 3
-                }
-                {
-                  type: 'Readiness'
-                  httpGet: {
-                    path: '/readyz'
-                    port: healthPort
-                    scheme: 'HTTP'
-                  }
-                  initialDelaySeconds: 3
-                  periodSeconds: 5
-                  timeoutSeconds: 3
-                  failureThreshold: 3
-                }
-                {
-                  type: 'Startup'
-                  httpGet: {
-                    path: '/healthz'
-                    port: healthPort
-                    scheme: 'HTTP'
-                  }
-                  periodSeconds: 2
-                  timeoutSeconds: 2
-                  failureThreshold: 30
-                }
-              ]
-            : []
+          // Explicit probes: without them Container Apps would add TCP probes on the SMTP port. Until the real
+          // image is deployed, readiness uses /healthz too (the placeholder has no /readyz).
+          probes: [
+            {
+              type: 'Liveness'
+              httpGet: {
+                path: '/healthz'
+                port: healthPort
+                scheme: 'HTTP'
+              }
+              initialDelaySeconds: 5
+              periodSeconds: 10
+              timeoutSeconds: 3
+              failureThreshold: 3
+            }
+            {
+              type: 'Readiness'
+              httpGet: {
+                path: hasImage ? '/readyz' : '/healthz'
+                port: healthPort
+                scheme: 'HTTP'
+              }
+              initialDelaySeconds: 3
+              periodSeconds: 5
+              timeoutSeconds: 3
+              failureThreshold: 3
+            }
+            {
+              type: 'Startup'
+              httpGet: {
+                path: '/healthz'
+                port: healthPort
+                scheme: 'HTTP'
+              }
+              periodSeconds: 2
+              timeoutSeconds: 2
+              failureThreshold: 30
+            }
+          ]
           volumeMounts: hasTls
             ? [
                 {

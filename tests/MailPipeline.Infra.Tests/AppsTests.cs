@@ -105,17 +105,24 @@ public sealed class AppsTests(InfraFixture infra)
     }
 
     [Fact]
-    public void Edge_Defaults_PlaceholderWithoutProbesOrCertificate()
+    public void Edge_Defaults_PlaceholderPassesTheHealthProbesWithoutCertificate()
     {
         // arrange / act
         var app = infra.Defaults.Single("Microsoft.App/containerApps")["properties"]!;
         var container = app["template"]!["containers"]![0]!;
+        var probes = container["probes"]!.AsArray().ToDictionary(p => (string)p!["type"]!, p => p!["httpGet"]!);
+        var settings = AppSettingsTests.SettingsOf(infra.Defaults, "edge");
 
-        // assert: before azd has pushed an image, a placeholder that does not serve our probes must still start.
-        Assert.StartsWith("mcr.microsoft.com/", (string)container["image"]!, StringComparison.Ordinal);
-        Assert.Empty(container["probes"]!.AsArray());
+        // assert: before azd has pushed the image, a placeholder must start and pass explicit probes (without them
+        // Container Apps would probe the SMTP port); it serves /healthz only, on ASPNETCORE_HTTP_PORTS.
+        Assert.Equal("mcr.microsoft.com/dotnet/samples:aspnetapp", (string)container["image"]!);
+        Assert.Equal("8080", settings["ASPNETCORE_HTTP_PORTS"]);
+        Assert.All(probes.Values, p => Assert.Equal("/healthz", (string)p["path"]!));
+        Assert.All(probes.Values, p => Assert.Equal(8080, (int)p["port"]!));
+        Assert.Equal(3, probes.Count);
         Assert.Empty(app["configuration"]!["secrets"]!.AsArray());
         Assert.Equal(1, (int)app["template"]!["scale"]!["minReplicas"]!);
+        Assert.DoesNotContain("ASPNETCORE_HTTP_PORTS", AppSettingsTests.SettingsOf(infra.Full, "edge").Keys);
     }
 
     [Fact]
