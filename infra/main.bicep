@@ -1,0 +1,264 @@
+targetScope = 'resourceGroup'
+
+metadata name = 'MailPipeline'
+metadata description = 'The whole MailPipeline deployment in one resource group: monitoring, storage, Service Bus, the Functions app, the SMTP edge, Key Vault, identities and least-privilege role assignments. No keys or connection strings anywhere: every connection uses Entra ID.'
+
+import { serviceBusSkuType, retentionType, edgeScaleType } from 'modules/shared.bicep'
+
+@description('Required. Name of the environment (azd environment name); part of every resource name.')
+@minLength(2)
+@maxLength(20)
+param environmentName string
+
+@description('Optional. Location of all resources.')
+param location string = resourceGroup().location
+
+@description('Optional. Tags added to every resource.')
+param tags object = {}
+
+@description('Required. Host name of the MX (for example mx.example.org): the edge greets with it and its certificate is issued for it.')
+@minLength(3)
+param mxHostName string
+
+@description('Required. Domains the edge accepts mail for; everything else is refused (no open relay).')
+@minLength(1)
+param acceptedDomains string[]
+
+@description('Optional. authserv-id of the Authentication-Results header; the MX host name by default.')
+param authServId string = mxHostName
+
+@description('Optional. DNS resolvers (host:port) for the checks and the edge; empty for the platform\'s.')
+param dnsServers string[] = []
+
+@description('Optional. Service Bus SKU.')
+param serviceBusSku serviceBusSkuType = 'Standard'
+
+@description('Optional. Storage redundancy.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+  'Standard_RAGRS'
+  'Standard_RAGZRS'
+])
+param storageSku string = 'Standard_ZRS'
+
+@description('Optional. Days each kind of pipeline blob is kept.')
+param retention retentionType = {
+  transientDays: 30
+  quarantineDays: 90
+  deliverDays: 0
+}
+
+@description('Optional. Edge image (azd sets it from SERVICE_EDGE_IMAGE_NAME); empty deploys a placeholder.')
+param edgeImage string = ''
+
+@description('Optional. Public TCP port of the edge.')
+param edgeExposedPort int = 25
+
+@description('Optional. Port the edge listens on inside its container.')
+param edgeTargetPort int = 2525
+
+@description('Optional. Port of the edge\'s /healthz and /readyz endpoints.')
+param edgeHealthPort int = 8080
+
+@description('Optional. Replicas and TCP scale rule of the edge.')
+param edgeScale edgeScaleType = {
+  minReplicas: 1
+  maxReplicas: 10
+  concurrentConnections: 100
+}
+
+@description('Optional. Name of the Key Vault certificate the edge offers in STARTTLS; empty until one is imported (then no STARTTLS).')
+param edgeTlsCertificateName string = ''
+
+@description('Optional. Name of the Key Vault secret holding the Spamhaus DQS key; empty for none.')
+param dqsKeySecretName string = ''
+
+@description('Optional. Principal id allowed to import the certificate and the DQS key into Key Vault (azd passes the deploying user).')
+param operatorPrincipalId string = ''
+
+@description('Optional. Upper bound of Function App instances.')
+param functionsMaximumInstanceCount int = 40
+
+@description('Optional. Days the Log Analytics workspace keeps logs.')
+param logRetentionInDays int = 30
+
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var allTags = union(tags, { 'azd-env-name': environmentName })
+var deploymentPrefix = uniqueString(deployment().name, location)
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: '${deploymentPrefix}-monitoring'
+  params: {
+    workspaceName: 'log-${environmentName}-${resourceToken}'
+    applicationInsightsName: 'appi-${environmentName}-${resourceToken}'
+    location: location
+    tags: allTags
+    retentionInDays: logRetentionInDays
+  }
+}
+
+module identities 'modules/identity.bicep' = {
+  name: '${deploymentPrefix}-identity'
+  params: {
+    functionsIdentityName: 'id-func-${environmentName}-${resourceToken}'
+    edgeIdentityName: 'id-edge-${environmentName}-${resourceToken}'
+    location: location
+    tags: allTags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: '${deploymentPrefix}-storage'
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: allTags
+    skuName: storageSku
+    retention: retention
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
+  }
+}
+
+module messaging 'modules/messaging.bicep' = {
+  name: '${deploymentPrefix}-messaging'
+  params: {
+    name: 'sb-${environmentName}-${resourceToken}'
+    location: location
+    tags: allTags
+    skuName: serviceBusSku
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: '${deploymentPrefix}-keyvault'
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: allTags
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
+  }
+}
+
+module registry 'modules/registry.bicep' = {
+  name: '${deploymentPrefix}-registry'
+  params: {
+    name: 'cr${resourceToken}'
+    location: location
+    tags: allTags
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: '${deploymentPrefix}-rbac'
+  params: {
+    functionsPrincipalId: identities.outputs.functionsPrincipalId
+    edgePrincipalId: identities.outputs.edgePrincipalId
+    storageAccountName: storage.outputs.name
+    rawContainerName: storage.outputs.containerNames.raw
+    serviceBusNamespaceName: messaging.outputs.name
+    mailReceivedTopicName: loadJsonContent('topology.json').topics[0].name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
+    containerRegistryName: registry.outputs.name
+    functionsReadsKeyVault: !empty(dqsKeySecretName)
+    edgeReadsKeyVault: !empty(edgeTlsCertificateName)
+    operatorPrincipalId: operatorPrincipalId
+  }
+}
+
+module functions 'modules/functions.bicep' = {
+  name: '${deploymentPrefix}-functions'
+  params: {
+    name: 'func-${environmentName}-${resourceToken}'
+    planName: 'plan-${environmentName}-${resourceToken}'
+    location: location
+    tags: union(allTags, { 'azd-service-name': 'functions' })
+    identity: {
+      resourceId: identities.outputs.functionsResourceId
+      principalId: identities.outputs.functionsPrincipalId
+      clientId: identities.outputs.functionsClientId
+    }
+    blobEndpoint: storage.outputs.blobEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    serviceBusFullyQualifiedNamespace: messaging.outputs.fullyQualifiedNamespace
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    authServId: authServId
+    dnsServers: dnsServers
+    keyVaultUri: keyVault.outputs.uri
+    dqsKeySecretName: dqsKeySecretName
+    maximumInstanceCount: functionsMaximumInstanceCount
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
+  }
+  dependsOn: [
+    rbac
+  ]
+}
+
+module edge 'modules/edge.bicep' = {
+  name: '${deploymentPrefix}-edge'
+  params: {
+    name: 'ca-edge-${resourceToken}'
+    environmentName: 'cae-${environmentName}-${resourceToken}'
+    virtualNetworkName: 'vnet-${environmentName}-${resourceToken}'
+    location: location
+    tags: union(allTags, { 'azd-service-name': 'edge' })
+    identity: {
+      resourceId: identities.outputs.edgeResourceId
+      principalId: identities.outputs.edgePrincipalId
+      clientId: identities.outputs.edgeClientId
+    }
+    image: edgeImage
+    containerRegistryLoginServer: registry.outputs.loginServer
+    exposedPort: edgeExposedPort
+    targetPort: edgeTargetPort
+    healthPort: edgeHealthPort
+    scale: edgeScale
+    serviceBusFullyQualifiedNamespace: messaging.outputs.fullyQualifiedNamespace
+    blobEndpoint: storage.outputs.blobEndpoint
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    authServId: authServId
+    serverName: mxHostName
+    acceptedDomains: acceptedDomains
+    dnsServers: dnsServers
+    keyVaultUri: keyVault.outputs.uri
+    tlsCertificateName: edgeTlsCertificateName
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
+  }
+  dependsOn: [
+    rbac
+  ]
+}
+
+@description('Public IP address of the edge: publish it as the A record of the MX host.')
+output edgeIpAddress string = edge.outputs.ipAddress
+
+@description('Public host name of the edge\'s TCP ingress.')
+output edgeFqdn string = edge.outputs.fqdn
+
+@description('Name of the edge container app.')
+output edgeAppName string = edge.outputs.name
+
+@description('Name of the Function App.')
+output functionAppName string = functions.outputs.name
+
+@description('Name of the Service Bus namespace.')
+output serviceBusNamespaceName string = messaging.outputs.name
+
+@description('Host name of the Service Bus namespace.')
+output serviceBusFullyQualifiedNamespace string = messaging.outputs.fullyQualifiedNamespace
+
+@description('Name of the storage account.')
+output storageAccountName string = storage.outputs.name
+
+@description('Name of the Key Vault holding the edge certificate and the DQS key.')
+output keyVaultName string = keyVault.outputs.name
+
+@description('Name of the Log Analytics workspace.')
+output logAnalyticsWorkspaceName string = monitoring.outputs.workspaceName
+
+@description('Login server of the registry; azd pushes the edge image there.')
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer

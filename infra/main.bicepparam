@@ -1,0 +1,17 @@
+using 'main.bicep'
+
+// Values come from the azd environment (`azd env set NAME value`) or the shell; the defaults describe a
+// deployment for example.org. See README.md, "Deploy".
+param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'mailpipeline')
+param location = readEnvironmentVariable('AZURE_LOCATION', 'westeurope')
+param mxHostName = readEnvironmentVariable('MAILPIPELINE_MX_HOST', 'mx.example.org')
+param acceptedDomains = split(readEnvironmentVariable('MAILPIPELINE_ACCEPTED_DOMAINS', 'example.org'), ',')
+param authServId = readEnvironmentVariable('MAILPIPELINE_AUTHSERV_ID', readEnvironmentVariable('MAILPIPELINE_MX_HOST', 'mx.example.org'))
+param dnsServers = empty(readEnvironmentVariable('MAILPIPELINE_DNS_SERVERS', ''))
+  ? []
+  : split(readEnvironmentVariable('MAILPIPELINE_DNS_SERVERS', ''), ',')
+param serviceBusSku = readEnvironmentVariable('MAILPIPELINE_SERVICEBUS_SKU', 'Standard') == 'Premium' ? 'Premium' : 'Standard'
+param edgeImage = readEnvironmentVariable('SERVICE_EDGE_IMAGE_NAME', '')
+param edgeTlsCertificateName = readEnvironmentVariable('MAILPIPELINE_TLS_CERTIFICATE', '')
+param dqsKeySecretName = readEnvironmentVariable('MAILPIPELINE_DQS_KEY_SECRET', '')
+param operatorPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
