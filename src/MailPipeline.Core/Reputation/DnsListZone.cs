@@ -75,7 +75,8 @@ internal sealed class DnsListZone
         }
 
         // The longest IP query name is an IPv6 one: 64 characters of nibbles and dots before the zone.
-        if (queryZone.Length == 0 || !DnsClientResolver.IsQueryableName(queryZone) || queryZone.Length > 253 - 64)
+        if (queryZone.Length == 0 || !DnsClientResolver.IsQueryableName(queryZone) || queryZone.Length > 253 - 64
+            || !queryZone.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
         {
             error = $"'{options.DisplayName}' is not a usable DNS zone name.";
             return false;

@@ -63,6 +63,18 @@ public sealed class ReputationOptionsTests
         Assert.Contains("no {key} placeholder", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("bad zone.example")]
+    [InlineData("bl..example")]
+    [InlineData("")]
+    public void Validate_BadZoneName_IsRejected(string zone)
+    {
+        var options = new ReputationOptions();
+        options.Zones.Add(new DnsListOptions { Zone = zone });
+
+        Assert.Throws<ArgumentException>(options.EnsureValid);
+    }
+
     [Fact]
     public void Validate_BlockingAllowList_IsRejected()
     {
