@@ -28,10 +28,10 @@ internal static class ReputationCommand
     public static Option<string[]> DnsblOption() => ZoneOption("--dnsbl", "An RFC 5782 IP block list to query (repeatable); codes 127.0.0.2-127.0.0.255 count as listed.");
 
     /// <summary><c>--dnswl ZONE</c>: an RFC 8904 IP allow list.</summary>
-    public static Option<string[]> DnswlOption() => ZoneOption("--dnswl", "An IP allow list (DNSWL, RFC 8904) to query (repeatable).");
+    public static Option<string[]> DnswlOption() => ZoneOption("--dnswl", "An IP allow list (DNSWL, RFC 8904) to query (repeatable); any 127.0.0.0/8 answer but 127.0.0.1 and 127.255.255.x counts.");
 
     /// <summary><c>--rhsbl ZONE</c>: a domain block list queried for the HELO, MAIL FROM and From domains.</summary>
-    public static Option<string[]> RhsblOption() => ZoneOption("--rhsbl", "A domain block list (RHSBL) for the HELO, MAIL FROM and From domains (repeatable).");
+    public static Option<string[]> RhsblOption() => ZoneOption("--rhsbl", "A domain block list (RHSBL) for the HELO, MAIL FROM and From domains (repeatable); codes 127.0.0.2-127.0.0.255 count.");
 
     /// <summary>Adds the zones given on the command line to <paramref name="options"/> (after any configured ones).</summary>
     public static void AddZones(ReputationOptions options, IEnumerable<string>? dnsbl, IEnumerable<string>? dnswl = null, IEnumerable<string>? rhsbl = null)

@@ -41,7 +41,8 @@ public sealed class DnsListOptions
 
     /// <summary>
     /// The return codes that count as a listing and what each means. Empty means RFC 5782's generic
-    /// <c>127.0.0.2-127.0.0.255</c>. Any other answer is an error for this zone, never a listing.
+    /// <c>127.0.0.2-127.0.0.255</c> for block lists, and any 127.0.0.0/8 answer but the error codes
+    /// (<c>127.0.0.2-127.255.254.255</c>) for allow lists. Any other answer is an error for this zone, never a listing.
     /// </summary>
     public IList<DnsListCodeOptions> Codes { get; } = [];
 

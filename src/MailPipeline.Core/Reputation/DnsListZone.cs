@@ -12,7 +12,10 @@ internal sealed class DnsListZone
 {
     private const uint Loopback = 0x7F000001; // 127.0.0.1
     private const uint RefusedStart = 0x7FFFFF00; // 127.255.255.0/24
-    private static readonly CodeRange DefaultRange = new(0x7F000002, 0x7F0000FF, "listed", null, null);
+    private static readonly CodeRange DefaultBlockRange = new(0x7F000002, 0x7F0000FF, "listed", null, null);
+
+    // Allow lists encode categories in the third octet (dnswl.org: 127.0.<category>.<trust>).
+    private static readonly CodeRange DefaultAllowRange = new(0x7F000002, RefusedStart - 1, "listed", null, null);
 
     private readonly CodeRange[] _codes;
 
@@ -111,7 +114,7 @@ internal sealed class DnsListZone
             codes.Add(new CodeRange(start, end, string.IsNullOrWhiteSpace(code.Meaning) ? "listed" : code.Meaning.Trim(), code.Blocks, code.Weight));
         }
 
-        zone = new DnsListZone(options, queryZone, codes.Count == 0 ? [DefaultRange] : [.. codes]);
+        zone = new DnsListZone(options, queryZone, codes.Count > 0 ? [.. codes] : options.Kind == DnsListKind.Allow ? [DefaultAllowRange] : [DefaultBlockRange]);
         error = null;
         return true;
     }
