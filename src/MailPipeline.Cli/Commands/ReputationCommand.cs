@@ -85,7 +85,8 @@ internal static class ReputationCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var options = new ReputationOptions();
+            // An explicit lookup: private and loopback addresses (e.g. the RFC 5782 test entry 127.0.0.2) are queried too.
+            var options = new ReputationOptions { SkipPrivateAddresses = false };
             AddZones(options, parse.GetValue(dnsbl), parse.GetValue(dnswl), parse.GetValue(rhsbl));
             var error = parse.InvocationConfiguration.Error;
             var dns = CommonOptions.CreateResolver(parse.GetValue(resolver));

@@ -71,7 +71,8 @@ public sealed partial class ReputationChecker
             ip = ip.MapToIPv4();
         }
 
-        var lookups = PlanLookups(ip, helo, mailFromDomain, fromDomain);
+        var skipIp = _options.SkipPrivateAddresses && IsPrivate(ip);
+        var lookups = PlanLookups(ip, skipIp, helo, mailFromDomain, fromDomain);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(_options.Timeout);
         using var gate = new SemaphoreSlim(_options.MaxConcurrentQueries, _options.MaxConcurrentQueries);
@@ -101,12 +102,34 @@ public sealed partial class ReputationChecker
 
         var blocked = (blocking && !(allowListed && _options.AllowListOverridesBlock))
             || (_options.BlockThreshold is { } threshold && score >= threshold);
-        var reputation = new ReputationResult(results, score, blocked);
+        var reputation = new ReputationResult(results, score, blocked, skipIp && _zones.Any(z => z.Options.Type == DnsListType.Ip));
         Log.Checked(_logger, ip, score, blocked, string.Join(",", results.Where(r => r.IsListed).Select(r => r.Zone).Distinct()));
         return reputation;
     }
 
-    private List<Lookup> PlanLookups(IPAddress ip, string? helo, string? mailFromDomain, string? fromDomain)
+    /// <summary>Loopback, RFC 1918, RFC 6598 shared, link-local, "this network", and IPv6 unique-local and link-local addresses.</summary>
+    internal static bool IsPrivate(IPAddress ip)
+    {
+        if (IPAddress.IsLoopback(ip))
+        {
+            return true;
+        }
+
+        Span<byte> b = stackalloc byte[16];
+        ip.TryWriteBytes(b, out _);
+        if (ip.AddressFamily == AddressFamily.InterNetwork)
+        {
+            return b[0] is 0 or 10
+                || (b[0] == 172 && (b[1] & 0xF0) == 16)
+                || (b[0] == 192 && b[1] == 168)
+                || (b[0] == 169 && b[1] == 254)
+                || (b[0] == 100 && (b[1] & 0xC0) == 64);
+        }
+
+        return ip.IsIPv6LinkLocal || ip.IsIPv6UniqueLocal || ip.IsIPv6SiteLocal || ip.Equals(IPAddress.IPv6None);
+    }
+
+    private List<Lookup> PlanLookups(IPAddress ip, bool skipIp, string? helo, string? mailFromDomain, string? fromDomain)
     {
         var reversed = DnsListNames.Reverse(ip);
         var isV6 = ip.AddressFamily == AddressFamily.InterNetworkV6;
@@ -120,7 +143,7 @@ public sealed partial class ReputationChecker
         {
             if (zone.Options.Type == DnsListType.Ip)
             {
-                if (!isV6 || zone.Options.Ipv6)
+                if (!skipIp && (!isV6 || zone.Options.Ipv6))
                 {
                     lookups.Add(new Lookup(zone, ip.ToString(), DomainIdentities.None, zone.QueryName(reversed)));
                 }

@@ -27,6 +27,13 @@ public sealed class ReputationOptions : IValidatableObject
     [Range(0.001, 100_000)]
     public double? BlockThreshold { get; set; }
 
+    /// <summary>
+    /// Whether IP lists are skipped for loopback, private (RFC 1918, RFC 6598, fc00::/7) and link-local
+    /// clients: internal relays are never listed, and their addresses should not leak to list operators.
+    /// Domain lists are still queried. Turn off to query RFC 5782 test entries such as 127.0.0.2.
+    /// </summary>
+    public bool SkipPrivateAddresses { get; set; } = true;
+
     /// <summary>Whether a listing on any allow list cancels blocking listings.</summary>
     public bool AllowListOverridesBlock { get; set; } = true;
 

@@ -12,13 +12,18 @@ public sealed class ReputationResult
     /// <param name="lists">Every lookup, in configuration order.</param>
     /// <param name="score">The sum of block-list weights minus the sum of allow-list weights over the listings.</param>
     /// <param name="isBlocked">Whether the listings block the message.</param>
-    public ReputationResult(IReadOnlyList<DnsListResult> lists, double score, bool isBlocked)
+    /// <param name="ipListsSkipped">Whether IP lists were skipped because the client address is private.</param>
+    public ReputationResult(IReadOnlyList<DnsListResult> lists, double score, bool isBlocked, bool ipListsSkipped = false)
     {
         ArgumentNullException.ThrowIfNull(lists);
         Lists = lists;
         Score = score;
         IsBlocked = isBlocked;
+        IpListsSkipped = ipListsSkipped;
     }
+
+    /// <summary>True when IP lists were not queried because the client address is loopback, private or link-local (<see cref="ReputationOptions.SkipPrivateAddresses"/>).</summary>
+    public bool IpListsSkipped { get; }
 
     /// <summary>A result for when no list is configured.</summary>
     public static ReputationResult Empty { get; } = new([], 0, false);

@@ -361,6 +361,52 @@ public sealed class ReputationCheckerTests
         Assert.Null(zen.Reason);
     }
 
+    [Theory]
+    [InlineData("10.1.2.3")]
+    [InlineData("172.20.0.1")]
+    [InlineData("192.168.1.1")]
+    [InlineData("127.0.0.2")]
+    [InlineData("100.64.0.1")]
+    [InlineData("169.254.1.1")]
+    [InlineData("fd00::1")]
+    [InlineData("fe80::1")]
+    [InlineData("::1")]
+    [InlineData("::ffff:10.0.0.1")]
+    public async Task Check_PrivateClient_SkipsIpListsButNotDomainLists(string client)
+    {
+        // arrange
+        var dns = new InMemoryDnsResolver().AddAddress("spam.example.dbl.example", "127.0.0.2");
+        var checker = new ReputationChecker(dns, Options(Zen(), new DnsListOptions { Zone = "dbl.example", Type = DnsListType.Domain }));
+
+        // act
+        var result = await checker.CheckAsync(IPAddress.Parse(client), null, "a@spam.example", null);
+
+        // assert
+        Assert.True(result.IpListsSkipped);
+        Assert.Equal("dbl.example", Assert.Single(result.Lists).Zone);
+        Assert.Equal(2, dns.QueryCount); // the domain listing's A and TXT queries only
+    }
+
+    [Theory]
+    [InlineData("192.0.2.1")]
+    [InlineData("172.32.0.1")]
+    [InlineData("100.128.0.1")]
+    [InlineData("2001:db8::1")]
+    public async Task Check_PublicClientOrSkipOff_QueriesIpLists(string client)
+    {
+        var checker = new ReputationChecker(new InMemoryDnsResolver(), Options(Zen()));
+        var unskippedOptions = Options(Zen());
+        unskippedOptions.SkipPrivateAddresses = false;
+        var unskipped = new ReputationChecker(new InMemoryDnsResolver(), unskippedOptions);
+
+        var result = await checker.CheckAsync(IPAddress.Parse(client), null, null, null);
+        var loopback = await unskipped.CheckAsync(IPAddress.Parse("127.0.0.2"), null, null, null);
+
+        Assert.False(result.IpListsSkipped);
+        Assert.Single(result.Lists);
+        Assert.Single(loopback.Lists);
+    }
+
     /// <summary>Never answers names under one zone; forwards the rest.</summary>
     private sealed class HangingResolver(IDnsResolver inner, string hangingZone) : IDnsResolver
     {
