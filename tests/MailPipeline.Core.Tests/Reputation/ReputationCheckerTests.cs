@@ -209,6 +209,24 @@ public sealed class ReputationCheckerTests
         Assert.Equal(3, dns.MaxInFlight);
     }
 
+    [Fact(Timeout = 10_000)]
+    public async Task Check_EightZonesDefaultBound_AllQueriesInFlightAtOnce()
+    {
+        // arrange: one "wave" of queries is what makes a message cost one round trip, not eight
+        var dns = new ConcurrencyProbe(new InMemoryDnsResolver());
+        var options = new ReputationOptions();
+        for (var i = 0; i < 8; i++)
+        {
+            options.Zones.Add(new DnsListOptions { Zone = $"z{i}.example" });
+        }
+
+        // act
+        await new ReputationChecker(dns, options).CheckAsync(Clean, null, null, null);
+
+        // assert
+        Assert.Equal(8, dns.MaxInFlight);
+    }
+
     [Fact]
     public async Task Check_Ipv6Client_UsesNibblesAndSkipsIpv4OnlyZones()
     {
