@@ -48,7 +48,10 @@ public sealed class DnsServerFixture : IAsyncLifetime
         WriteConfig();
         _knot = ExternalProcess.Start("knotd", ["-c", ConfigPath], _root,
             "Install Debian's 'knot' package (./test.sh does this).");
-        await WaitUntilAsync(async () => _zones.Count == 0 ? _knot.IsRunning : await AllZonesServedAsync(), "Knot did not start");
+        // With no zone yet, wait for the control socket too: AddZoneAsync's knotc needs it.
+        await WaitUntilAsync(
+            async () => _zones.Count == 0 ? _knot.IsRunning && File.Exists(Path.Combine(_root, "knot.sock")) : await AllZonesServedAsync(),
+            "Knot did not start");
     }
 
     /// <summary>

@@ -9,5 +9,6 @@ internal static class CommandCatalog
     {
         yield return DnsCommand.Create();
         yield return SpfCommand.Create();
+        yield return ReputationCommand.Create();
     }
 }
