@@ -168,9 +168,9 @@ public sealed class DmarcPolicyLookup
         /// <summary>
         /// Selects the Organizational Domain (§4.10.2): a <c>psd=n</c> record's domain; else one label
         /// below a <c>psd=y</c> record other than the start's; else the record with the fewest labels;
-        /// else <paramref name="noRecordFallback"/> or the start itself.
+        /// else (no record above the start) <paramref name="noRecordFallback"/> or the start itself.
         /// </summary>
-        /// <param name="noRecordFallback">The answer when no record was found (the PSL fallback), or null for the start.</param>
+        /// <param name="noRecordFallback">The answer when no record was found above the start (the PSL fallback), or null for the start.</param>
         /// <returns>The Organizational Domain.</returns>
         public string OrganizationalDomain(string? noRecordFallback = null)
         {
@@ -187,7 +187,10 @@ public sealed class DmarcPolicyLookup
                 }
             }
 
-            return Records.Count > 0 ? Records[^1].Domain : noRecordFallback ?? Start;
+            // The record with the fewest labels; when none was found above the start, the fallback (if any) or the start.
+            return Records.Count > 0 && !Records[^1].Domain.Equals(Start, StringComparison.Ordinal)
+                ? Records[^1].Domain
+                : noRecordFallback ?? Start;
         }
 
         /// <summary>The <c>psd=y</c> record the walk stopped at, if any.</summary>
