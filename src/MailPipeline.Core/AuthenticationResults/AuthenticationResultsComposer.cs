@@ -69,11 +69,37 @@ public sealed class AuthenticationResultsComposer
                     }
                 }
 
-                sb.Append(item);
+                lineStart = AppendFolded(sb, item, lineStart);
             }
         }
 
         return sb.ToString();
+    }
+
+    // Appends an item; one longer than the line (a long comment or quoted value) is folded at its own
+    // spaces by inserting CRLF before the space, so unfolding (removing the CRLF) restores it exactly.
+    private int AppendFolded(StringBuilder sb, string item, int lineStart)
+    {
+        if (sb.Length - lineStart + item.Length <= _options.FoldAt || !item.Contains(' ', StringComparison.Ordinal))
+        {
+            sb.Append(item);
+            return lineStart;
+        }
+
+        var words = item.Split(' ');
+        sb.Append(words[0]);
+        for (var k = 1; k < words.Length; k++)
+        {
+            if (sb.Length - lineStart + 1 + words[k].Length > _options.FoldAt && words[k - 1].Length > 0)
+            {
+                sb.Append("\r\n");
+                lineStart = sb.Length;
+            }
+
+            sb.Append(' ').Append(words[k]);
+        }
+
+        return lineStart;
     }
 
     /// <summary>The whole field as bytes with the final CRLF, ready to prepend to a message (UTF-8 per RFC 6532 when a value is non-ASCII).</summary>
