@@ -27,7 +27,7 @@ public sealed class VerdictPolicy
     /// <summary>Decides.</summary>
     /// <param name="input">The check results.</param>
     /// <returns>The verdict with its reasons.</returns>
-    public Verdict Decide(VerdictInput input)
+    public VerdictResult Decide(VerdictInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var quarantine = new List<string>();
@@ -40,7 +40,7 @@ public sealed class VerdictPolicy
         {
             if (input.Attempt < _options.MaxTempErrorAttempts)
             {
-                return new Verdict(VerdictAction.Retry, tempErrors);
+                return new VerdictResult(VerdictAction.Retry, tempErrors);
             }
 
             persisted = true;
@@ -107,15 +107,15 @@ public sealed class VerdictPolicy
 
         if (quarantine.Count > 0)
         {
-            return new Verdict(VerdictAction.Quarantine, [.. quarantine, .. notes]);
+            return new VerdictResult(VerdictAction.Quarantine, [.. quarantine, .. notes]);
         }
 
         if (persisted)
         {
-            return new Verdict(_options.ActionWhenTempErrorPersists, notes);
+            return new VerdictResult(_options.ActionWhenTempErrorPersists, notes);
         }
 
-        return new Verdict(VerdictAction.Deliver, notes.Count > 0 ? notes : ["no rule quarantines"]);
+        return new VerdictResult(VerdictAction.Deliver, notes.Count > 0 ? notes : ["no rule quarantines"]);
     }
 
     private static IEnumerable<string> TempErrors(VerdictInput input)
