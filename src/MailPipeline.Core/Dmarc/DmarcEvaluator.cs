@@ -1,4 +1,6 @@
 using MailPipeline.Core.Dns;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MailPipeline.Core.Dmarc;
 
@@ -7,20 +9,23 @@ namespace MailPipeline.Core.Dmarc;
 /// discovery by the DNS tree walk, identifier alignment, pass/fail, and the policy that applies.
 /// DNS failures give temperror, never fail. Thread-safe; DNS answers are shared only within one call.
 /// </summary>
-public sealed class DmarcEvaluator
+public sealed partial class DmarcEvaluator
 {
     private readonly IDnsResolver _resolver;
     private readonly DmarcOptions _options;
+    private readonly ILogger _logger;
 
     /// <summary>Creates an evaluator.</summary>
     /// <param name="resolver">The DNS port (normally the caching, budgeted resolver).</param>
     /// <param name="options">The options.</param>
-    public DmarcEvaluator(IDnsResolver resolver, DmarcOptions options)
+    /// <param name="logger">Logs temperrors (Warning) and results (Debug); the aggregator logs the verdict.</param>
+    public DmarcEvaluator(IDnsResolver resolver, DmarcOptions options, ILogger<DmarcEvaluator>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(resolver);
         ArgumentNullException.ThrowIfNull(options);
         _resolver = resolver;
         _options = options;
+        _logger = logger ?? NullLogger<DmarcEvaluator>.Instance;
     }
 
     /// <summary>Evaluates DMARC for a message whose From header was extracted by <see cref="FromHeaderExtractor"/>.</summary>
@@ -32,9 +37,14 @@ public sealed class DmarcEvaluator
     public Task<DmarcResult> EvaluateAsync(FromExtraction from, string? spfPassDomain, IReadOnlyList<string> passingDkimDomains, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(from);
-        return from.Domain is null
-            ? Task.FromResult(DmarcResult.FromError(from.Error ?? "no From domain"))
-            : EvaluateAsync(from.Domain, spfPassDomain, passingDkimDomains, cancellationToken);
+        if (from.Domain is null)
+        {
+            var error = DmarcResult.FromError(from.Error ?? "no From domain");
+            LogResult(error);
+            return Task.FromResult(error);
+        }
+
+        return EvaluateAsync(from.Domain, spfPassDomain, passingDkimDomains, cancellationToken);
     }
 
     /// <summary>Evaluates DMARC for an Author Domain.</summary>
@@ -46,6 +56,33 @@ public sealed class DmarcEvaluator
     public async Task<DmarcResult> EvaluateAsync(string fromDomain, string? spfPassDomain, IReadOnlyList<string> passingDkimDomains, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(passingDkimDomains);
+        var result = await EvaluateCoreAsync(fromDomain, spfPassDomain, passingDkimDomains, cancellationToken).ConfigureAwait(false);
+        LogResult(result);
+        return result;
+    }
+
+    private void LogResult(DmarcResult result)
+    {
+        switch (result.Result)
+        {
+            case AuthResult.TempError:
+                Log.TempError(_logger, result.FromDomain, result.Reason);
+                break;
+            case AuthResult.PermError:
+                Log.PermError(_logger, result.Reason);
+                break;
+            default:
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    Log.Result(_logger, result.Result.ToRfc8601(), result.FromDomain, result.PolicyDomain, result.PolicySource?.ToTag(), result.Policy?.ToWord(), result.Disposition.ToWord(), result.SpfAligned, result.AlignedDkimDomain);
+                }
+
+                break;
+        }
+    }
+
+    private async Task<DmarcResult> EvaluateCoreAsync(string fromDomain, string? spfPassDomain, IReadOnlyList<string> passingDkimDomains, CancellationToken cancellationToken)
+    {
         if (!DomainNames.TryNormalize(fromDomain, out var author))
         {
             return DmarcResult.FromError($"invalid From domain: {Printable(fromDomain)}");

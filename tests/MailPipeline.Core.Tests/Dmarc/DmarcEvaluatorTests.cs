@@ -1,6 +1,7 @@
 using MailPipeline.Core.Dmarc;
 using MailPipeline.Core.Dns;
 using MailPipeline.TestSupport;
+using Microsoft.Extensions.Logging;
 
 namespace MailPipeline.Core.Tests.Dmarc;
 
@@ -277,6 +278,23 @@ public sealed class DmarcEvaluatorTests
         Assert.Equal("dmarc=fail (p=reject dis=quarantine t=y) header.from=example.com policy.dmarc=reject", Entry(result));
     }
 
+    [Fact(Timeout = 10_000)]
+    public async Task Evaluate_TempError_LogsAWarningWithNamedFields()
+    {
+        // arrange
+        var logger = new ListLogger();
+        var dns = new InMemoryDnsResolver().Fail("_dmarc.example.com", DnsStatus.Timeout);
+
+        // act
+        await new DmarcEvaluator(dns, new DmarcOptions(), logger).EvaluateAsync("example.com", null, []);
+
+        // assert
+        var (level, eventId, state) = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Warning, level);
+        Assert.Equal(5102, eventId);
+        Assert.Equal("example.com", state["FromDomain"]);
+    }
+
     [Fact]
     public async Task Evaluate_CallerCancels_Propagates()
     {
@@ -301,5 +319,20 @@ public sealed class DmarcEvaluatorTests
         }
 
         return entry.Result == AuthResult.None ? $"{entry.Method}=none" : text;
+    }
+
+    private sealed class ListLogger : ILogger<DmarcEvaluator>
+    {
+        public List<(LogLevel Level, int EventId, Dictionary<string, object?> State)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var fields = state is IEnumerable<KeyValuePair<string, object?>> pairs ? pairs.ToDictionary(p => p.Key, p => p.Value) : [];
+            Entries.Add((logLevel, eventId.Id, fields));
+        }
     }
 }
