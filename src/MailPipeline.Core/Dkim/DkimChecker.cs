@@ -44,6 +44,13 @@ public sealed partial class DkimChecker
         _verifier = new DkimSignatureVerifier(options.MinimumRsaKeyBits);
     }
 
+    /// <summary>Test-only: a checker in the legacy conformance mode of <see cref="DkimSignatureVerifier.LegacyConformance"/>.</summary>
+    internal DkimChecker(IDkimKeyLocator locator, DkimOptions options, TimeProvider time, bool legacyConformance)
+        : this(locator, options, null, time)
+    {
+        _verifier = new DkimSignatureVerifier(options.MinimumRsaKeyBits, legacyConformance);
+    }
+
     /// <summary>Verifies the DKIM signatures of a message given as its received bytes.</summary>
     /// <param name="rawMessage">The message exactly as received.</param>
     /// <param name="cancellationToken">Cancels the check (host shutdown).</param>

@@ -28,13 +28,24 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
 {
     private static readonly FormatOptions CanonicalFormat = CreateFormat();
 
-    public DkimSignatureVerifier(int minimumRsaKeyBits)
+    public DkimSignatureVerifier(int minimumRsaKeyBits, bool legacyConformance = false)
         : base(new NoKeyLocator())
     {
-        MinimumRsaKeyLength = minimumRsaKeyBits;
+        MinimumRsaKeyLength = legacyConformance ? 0 : minimumRsaKeyBits;
+        LegacyConformance = legacyConformance;
         Enable(DkimSignatureAlgorithm.RsaSha256);
         Enable(DkimSignatureAlgorithm.Ed25519Sha256);
+        if (legacyConformance)
+        {
+            Enable(DkimSignatureAlgorithm.RsaSha1);
+        }
     }
+
+    /// <summary>
+    /// Conformance-test mode only: accept pre-RFC signatures (no <c>v=</c>, <c>v=0.5</c>), rsa-sha1 and short keys,
+    /// so old test corpora still exercise canonicalization and crypto. Never enabled by <see cref="DkimChecker"/>.
+    /// </summary>
+    public bool LegacyConformance { get; }
 
     public async Task<DkimSignatureResult> VerifyAsync(
         RawMessage raw,
@@ -66,10 +77,12 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
         {
             if (!tags.TryGet("v", out var version))
             {
-                return Malformed(info, "missing v= tag");
+                if (!LegacyConformance)
+                {
+                    return Malformed(info, "missing v= tag");
+                }
             }
-
-            if (version != "1")
+            else if (version != "1" && !(LegacyConformance && version == "0.5"))
             {
                 return info with { Reason = DkimFailureReason.UnsupportedVersion, Detail = $"unsupported version v={version}" };
             }
@@ -96,6 +109,10 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
             case "ed25519-sha256":
                 hash = HashAlgorithmName.SHA256;
                 algorithm = DkimSignatureAlgorithm.Ed25519Sha256;
+                break;
+            case "rsa-sha1" when LegacyConformance:
+                hash = HashAlgorithmName.SHA1;
+                algorithm = DkimSignatureAlgorithm.RsaSha1;
                 break;
             case "rsa-sha1":
                 return info with { Result = AuthResult.Policy, Reason = DkimFailureReason.AlgorithmNotAllowed, Detail = "rsa-sha1 is not allowed (RFC 8301)" };
@@ -228,7 +245,8 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
             return info with { Reason = DkimFailureReason.KeyTypeMismatch, Detail = $"key type k={key.KeyType} does not match a={info.Algorithm}" };
         }
 
-        if (key.AllowedHashes is { } hashes && !hashes.Contains("sha256"))
+        var hashName = hash == HashAlgorithmName.SHA1 ? "sha1" : "sha256";
+        if (key.AllowedHashes is { } hashes && !hashes.Contains(hashName))
         {
             return info with { Reason = DkimFailureReason.KeyHashNotAllowed, Detail = $"key allows only h={string.Join(':', hashes)}" };
         }
