@@ -150,12 +150,14 @@ public sealed partial class ArcChecker
         {
             case ArcSignatureValidationResult.None:
                 return new ArcCheckResult { ChainResult = AuthResult.None, Sets = sets };
-            case ArcSignatureValidationResult.Fail:
+            case ArcSignatureValidationResult.Fail when validation.ChainErrors != ArcValidationErrors.MessageSignatureValidationFailed:
                 return Failed(highest, sets, DescribeErrors(validation.ChainErrors), keys);
         }
 
-        // MimeKit hashed the newest AMS body from its re-serialised MIME tree; check it on the received bytes too,
-        // then walk the older AMSs for oldest-pass (MimeKit does not compute it).
+        // The structure and every seal are good. The newest AMS is decided below, on the received bytes: MimeKit
+        // hashes the body from its re-serialised MIME tree and assumes c=simple/simple where ARC signers assume relaxed.
+
+        // Verify the newest AMS, then walk the older ones for oldest-pass (MimeKit does not compute it).
         var policy = new DkimVerificationPolicy(_time.GetUtcNow(), TimeSpan.FromMinutes(5), RejectFutureTimestamps: false);
         var bodyHashes = new BodyHashCache();
         var oldestPass = 0;

@@ -90,10 +90,16 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
 
         foreach (var required in (ReadOnlySpan<string>)["a", "b", "bh", "d", "h", "s"])
         {
-            if (!tags.TryGet(required, out var value) || value.Length == 0)
+            if (!tags.TryGet(required, out var value) || (value.Length == 0 && required != "h"))
             {
                 return Malformed(info, $"missing {required}= tag");
             }
+        }
+
+        // ARC uses relaxed canonicalization unless told otherwise (as dkimpy and the ARC test suite do).
+        if (kind == SignatureKind.ArcMessageSignature && info.Canonicalization is null)
+        {
+            info = info with { Canonicalization = "relaxed/relaxed" };
         }
 
         var domain = info.Domain!;
@@ -130,10 +136,11 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
             return info with { Reason = DkimFailureReason.UnsupportedQueryMethod, Detail = $"unsupported query method q={q}" };
         }
 
-        var signedHeaders = tags.GetCompact("h")!.Split(':');
-        if (signedHeaders.Any(h => h.Length == 0))
+        // An empty entry ("to::date") names no header field; like MimeKit and dkimpy, skip it.
+        var signedHeaders = tags.GetCompact("h")!.Split(':', StringSplitOptions.RemoveEmptyEntries);
+        if (kind == SignatureKind.ArcMessageSignature && signedHeaders.Any(h => h.Equals("ARC-Seal", StringComparison.OrdinalIgnoreCase)))
         {
-            return Malformed(info, "empty header name in h=");
+            return Malformed(info, "h= includes ARC-Seal (RFC 8617 §4.1.2)");
         }
 
         if (kind == SignatureKind.Dkim && !signedHeaders.Any(h => h.Equals("From", StringComparison.OrdinalIgnoreCase)))
