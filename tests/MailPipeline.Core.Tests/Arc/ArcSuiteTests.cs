@@ -12,6 +12,19 @@ public sealed class ArcSuiteTests
 {
     private static readonly Lazy<Dictionary<string, (string Message, string Cv, Dictionary<string, string> Keys)>> Suite = new(Load);
 
+    /// <summary>One suite test: its message (CRLF) and a resolver serving its keys.</summary>
+    internal static (byte[] Message, InMemoryDnsResolver Dns) Get(string name)
+    {
+        var (message, _, keys) = Suite.Value[name];
+        var dns = new InMemoryDnsResolver();
+        foreach (var (key, value) in keys)
+        {
+            dns.AddTxt(key, value);
+        }
+
+        return (DkimTestData.Crlf(message), dns);
+    }
+
     public static TheoryData<string> Tests() => new(Suite.Value.Keys.Order());
 
     [Fact]
