@@ -198,6 +198,67 @@ public sealed class DkimpyInteropTests(DnsServerFixture dns) : IAsyncLifetime
         Assert.Equal((AuthResult.Fail, DkimFailureReason.BodyHashMismatch), (signature.Result, signature.Reason));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task DkimCommand_SignedFile_PrintsOneLinePerSignatureAndArc()
+    {
+        // arrange
+        var signed = await SignAsync(Encoding.UTF8.GetBytes(PlainMessage), "rsa", "relaxed", "relaxed", "rsa-sha256", false);
+        var twice = await SignAsync(Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(signed).Replace("Hello Bob", "Hello Bob!", StringComparison.Ordinal)), "ed", "relaxed", "relaxed", "ed25519-sha256", false);
+        var file = Path.Combine(_work, "cli.eml");
+        await File.WriteAllBytesAsync(file, twice);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        // act
+        var exitCode = await Cli.MailPipelineCommand.RunAsync(["dkim", "--resolver", dns.EndpointText, file], output, error);
+
+        // assert
+        Assert.Equal(Cli.MailPipelineCommand.Success, exitCode);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.Matches(@"^dkim=pass \(256-bit key\) header\.d=interop\.dkim\.test (header\.i=\S+ )?header\.s=ed header\.a=ed25519-sha256 header\.b=\S{8,10}$", lines[0]);
+        Assert.Matches(@"^dkim=fail reason=""body hash did not verify"" header\.d=interop\.dkim\.test (header\.i=\S+ )?header\.s=rsa header\.a=rsa-sha256 header\.b=\S{8,10}$", lines[1]);
+        Assert.Equal("arc=none", lines[2].TrimEnd());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task DkimCommand_Json_PrintsStructuredResults()
+    {
+        // arrange
+        var signed = await SignAsync(Encoding.UTF8.GetBytes(PlainMessage), "rsa", "relaxed", "relaxed", "rsa-sha256", true);
+        var file = Path.Combine(_work, "cli-json.eml");
+        await File.WriteAllBytesAsync(file, signed);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        // act
+        var exitCode = await Cli.MailPipelineCommand.RunAsync(["dkim", "--json", "--resolver", dns.EndpointText, file], output, error);
+
+        // assert
+        Assert.Equal(0, exitCode);
+        using var json = System.Text.Json.JsonDocument.Parse(output.ToString());
+        var signature = Assert.Single(json.RootElement.GetProperty("dkim").EnumerateArray());
+        Assert.Equal("pass", signature.GetProperty("result").GetString());
+        Assert.Equal(2048, signature.GetProperty("keyBits").GetInt32());
+        Assert.True(signature.GetProperty("l").GetInt64() > 0);
+        Assert.Equal("none", json.RootElement.GetProperty("arc").GetProperty("result").GetString());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task DkimCommand_MissingFile_ExitsWithFailure()
+    {
+        // arrange
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        // act
+        var exitCode = await Cli.MailPipelineCommand.RunAsync(["dkim", "--resolver", dns.EndpointText, Path.Combine(_work, "missing.eml")], output, error);
+
+        // assert
+        Assert.Equal(Cli.MailPipelineCommand.Failure, exitCode);
+        Assert.Contains("cannot read", error.ToString(), StringComparison.Ordinal);
+    }
+
     private DkimChecker Checker() => new(new CachingDnsResolver(dns.CreateResolver(), new DnsOptions()), new DkimOptions());
 
     private async Task<byte[]> SignAsync(byte[] message, string selector, string headerCanon, string bodyCanon, string algorithm, bool length)
