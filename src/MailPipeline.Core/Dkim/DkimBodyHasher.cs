@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 
 namespace MailPipeline.Core.Dkim;
@@ -97,27 +98,57 @@ internal static class DkimBodyHasher
         }
     }
 
+    /// <summary>Buffers the canonical bytes so the hash sees a few large appends, not one per word.</summary>
     private sealed class Sink(IncrementalHash hash, long limit) : IDisposable
     {
+        private readonly byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        private int _used;
+
         public long Length { get; private set; }
 
         public void Write(ReadOnlySpan<byte> data)
         {
-            if (limit < 0)
+            var take = data.Length;
+            if (limit >= 0)
             {
-                hash.AppendData(data);
-            }
-            else if (Length < limit)
-            {
-                var take = (int)Math.Min(data.Length, limit - Length);
-                hash.AppendData(data[..take]);
+                take = (int)Math.Clamp(limit - Length, 0, data.Length);
             }
 
             Length += data.Length;
+            var chunk = data[..take];
+            if (chunk.Length > _buffer.Length - _used)
+            {
+                Flush();
+                if (chunk.Length > _buffer.Length)
+                {
+                    hash.AppendData(chunk);
+                    return;
+                }
+            }
+
+            chunk.CopyTo(_buffer.AsSpan(_used));
+            _used += chunk.Length;
         }
 
-        public byte[] Finish() => hash.GetHashAndReset();
+        public byte[] Finish()
+        {
+            Flush();
+            return hash.GetHashAndReset();
+        }
 
-        public void Dispose() => hash.Dispose();
+        public void Dispose()
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            hash.Dispose();
+        }
+
+        private void Flush()
+        {
+            if (_used > 0)
+            {
+                hash.AppendData(_buffer, 0, _used);
+                _used = 0;
+            }
+        }
     }
 }

@@ -4,12 +4,16 @@ namespace MailPipeline.Core.Dkim;
 
 /// <summary>
 /// Finds DKIM keys through the shared DNS layer: a TXT query for <c>selector._domainkey.domain</c>.
-/// Caching is the resolver's job (give it a <see cref="CachingDnsResolver"/>); timeouts and server
-/// failures map to <see cref="DkimKeyStatus.TempError"/>, NXDOMAIN/NODATA to <see cref="DkimKeyStatus.NotFound"/>.
+/// DNS answers are cached by the resolver (give it a <see cref="CachingDnsResolver"/>); parsed keys are
+/// cached here by record text, because building an RSA key validates its modulus, which costs far more
+/// than the signature check itself. Timeouts and server failures map to <see cref="DkimKeyStatus.TempError"/>,
+/// NXDOMAIN/NODATA to <see cref="DkimKeyStatus.NotFound"/>.
 /// </summary>
 public sealed class DnsDkimKeyLocator : IDkimKeyLocator
 {
+    private const int MaxParsedKeys = 10_000;
     private readonly IDnsResolver _resolver;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DkimKeyLookupResult> _parsed = new(StringComparer.Ordinal);
 
     /// <summary>Creates a locator.</summary>
     /// <param name="resolver">The resolver (normally the shared caching resolver).</param>
@@ -51,7 +55,7 @@ public sealed class DnsDkimKeyLocator : IDkimKeyLocator
         DkimKeyLookupResult? first = null;
         foreach (var record in records)
         {
-            var parsed = DkimPublicKey.Parse(record.Text);
+            var parsed = Parse(record.Text);
             if (parsed.Status is DkimKeyStatus.Found or DkimKeyStatus.Revoked)
             {
                 return parsed;
@@ -61,6 +65,23 @@ public sealed class DnsDkimKeyLocator : IDkimKeyLocator
         }
 
         return first!;
+    }
+
+    private DkimKeyLookupResult Parse(string text)
+    {
+        if (_parsed.TryGetValue(text, out var cached))
+        {
+            return cached;
+        }
+
+        var parsed = DkimPublicKey.Parse(text);
+        if (_parsed.Count >= MaxParsedKeys)
+        {
+            _parsed.Clear(); // crude but bounded: keys are re-parsed after a flood of distinct records
+        }
+
+        _parsed[text] = parsed;
+        return parsed;
     }
 
     /// <summary>Whether <paramref name="name"/> can be sent as a DNS query name (labels 1–63 octets, 253 in all).</summary>
