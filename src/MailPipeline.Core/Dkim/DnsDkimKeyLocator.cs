@@ -12,6 +12,7 @@ namespace MailPipeline.Core.Dkim;
 public sealed class DnsDkimKeyLocator : IDkimKeyLocator
 {
     private const int MaxParsedKeys = 10_000;
+    private static readonly System.Globalization.IdnMapping Idn = new() { UseStd3AsciiRules = false };
     private readonly IDnsResolver _resolver;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DkimKeyLookupResult> _parsed = new(StringComparer.Ordinal);
 
@@ -29,6 +30,18 @@ public sealed class DnsDkimKeyLocator : IDkimKeyLocator
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(selector);
         var name = $"{selector}._domainkey.{domain.TrimEnd('.')}";
+        if (!name.All(char.IsAscii))
+        {
+            // RFC 8616: d= and s= may be U-labels; DNS wants A-labels.
+            try
+            {
+                name = Idn.GetAscii(name);
+            }
+            catch (ArgumentException)
+            {
+                return DkimKeyLookupResult.Malformed($"invalid key name {name}");
+            }
+        }
         if (!IsValidDnsName(name))
         {
             return DkimKeyLookupResult.Malformed($"invalid key name {name}");

@@ -57,6 +57,19 @@ public sealed class DnsDkimKeyLocatorTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Locate_UnicodeDomain_QueriesTheALabel()
+    {
+        // arrange: RFC 8616 allows U-labels in d=
+        var dns = new InMemoryDnsResolver().AddTxt("sel._domainkey.xn--bcher-kva.example", TestSigner.KeyRecord(TestSigner.RsaKey));
+
+        // act
+        var result = await new DnsDkimKeyLocator(dns).LocateAsync("bücher.example", "sel");
+
+        // assert
+        Assert.Equal(DkimKeyStatus.Found, result.Status);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Locate_NoData_IsNotFound()
     {
         // arrange
