@@ -206,6 +206,10 @@ public sealed partial class ArcChecker
         {
             reason = $"key lookup limit reached ({reason})";
         }
+        else if (keys.LastKeyProblem is { } problem)
+        {
+            reason = $"{reason} ({problem})";
+        }
 
         return new ArcCheckResult { ChainResult = AuthResult.Fail, InstanceCount = count, Sets = sets, Reason = reason };
     }

@@ -24,6 +24,9 @@ internal sealed class MessageKeyCache : IDkimPublicKeyLocator
     /// <summary>Some lookup failed transiently.</summary>
     public bool SawTempError { get; private set; }
 
+    /// <summary>The last unusable key's description (not found, malformed, revoked), for chain failure reasons.</summary>
+    public string? LastKeyProblem { get; private set; }
+
     /// <summary>Some lookup was refused because of the cap.</summary>
     public bool SawLimit { get; private set; }
 
@@ -66,6 +69,10 @@ internal sealed class MessageKeyCache : IDkimPublicKeyLocator
         if (result.Status == DkimKeyStatus.TempError)
         {
             SawTempError = true;
+        }
+        else if (result.Status != DkimKeyStatus.Found)
+        {
+            LastKeyProblem = result.Error ?? result.Status.ToString();
         }
 
         return result;

@@ -97,6 +97,23 @@ public sealed class ArcCheckerTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Verify_SealerKeyRevoked_FailsNamingTheKeyProblem()
+    {
+        // arrange
+        var (message, _) = ArcSuiteTests.Get("cv_pass_i2_1");
+        var dns = new MailPipeline.TestSupport.InMemoryDnsResolver().AddTxt("dummy._domainkey.example.org", "v=DKIM1; k=rsa; p=");
+        var checker = new ArcChecker(dns, new ArcOptions());
+
+        // act
+        var result = await checker.VerifyAsync(message);
+
+        // assert
+        Assert.Equal(AuthResult.Fail, result.ChainResult);
+        Assert.Contains("revoked", result.Reason, StringComparison.Ordinal);
+        Assert.All(result.Sets, s => Assert.Equal(AuthResult.Fail, s.SealResult));
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Verify_NoArcHeaders_ReturnsNone()
     {
         // arrange
