@@ -10,5 +10,6 @@ internal static class CommandCatalog
         yield return DnsCommand.Create();
         yield return SpfCommand.Create();
         yield return ReputationCommand.Create();
+        yield return DkimCommand.Create();
     }
 }
