@@ -1,9 +1,13 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace MailPipeline.Core;
 
 /// <summary>
 /// The result vocabulary every check reports in, as registered for RFC 8601 Authentication-Results
 /// (not every method uses every word: iprev has no softfail, dmarc has no neutral).
 /// </summary>
+[JsonConverter(typeof(AuthResultJsonConverter))]
 public enum AuthResult
 {
     /// <summary>No policy or no signature: nothing to evaluate.</summary>
@@ -75,4 +79,24 @@ public static class AuthResultExtensions
     /// <param name="result">The result.</param>
     /// <returns>Whether the result is transient.</returns>
     public static bool IsTransient(this AuthResult result) => result == AuthResult.TempError;
+}
+
+/// <summary>Writes <see cref="AuthResult"/> as its RFC 8601 word in JSON (stored results, verdicts, <c>--json</c> output).</summary>
+public sealed class AuthResultJsonConverter : JsonConverter<AuthResult>
+{
+    /// <inheritdoc />
+    public override AuthResult Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var word = reader.GetString();
+        return word is not null && AuthResultExtensions.TryParseRfc8601(word, out var result)
+            ? result
+            : throw new JsonException($"'{word}' is not an RFC 8601 result word.");
+    }
+
+    /// <inheritdoc />
+    public override void Write(Utf8JsonWriter writer, AuthResult value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStringValue(value.ToRfc8601());
+    }
 }
