@@ -102,8 +102,9 @@ internal sealed class ConsumerEndpoint : LinkEndpoint
                 case Accepted:
                     error = core.Complete(Queue, token);
                     break;
-                case Rejected { Error.Condition: var condition } rejected when condition == (Symbol)BrokerErrors.DeadLetterCondition:
-                    var info = ToProperties(rejected.Error.Info);
+                case Rejected rejected when rejected.Error is null || rejected.Error.Condition?.ToString() == BrokerErrors.DeadLetterCondition:
+                    // Without reason, description or properties the SDK sends a bare rejected outcome.
+                    var info = ToProperties(rejected.Error?.Info);
                     var reason = Take(info, "DeadLetterReason");
                     var description = Take(info, "DeadLetterErrorDescription");
                     error = core.DeadLetter(Queue, token, reason, description, info, after);
@@ -126,7 +127,9 @@ internal sealed class ConsumerEndpoint : LinkEndpoint
         Run(after);
         if (!dispositionContext.Settled)
         {
-            dispositionContext.Link.DisposeMessage(message, error is null ? state : new Rejected { Error = error }, true);
+            // The SDK reads a rejected outcome that carries an error as a failure, so a dead-letter is confirmed without one.
+            var confirmation = error is not null ? new Rejected { Error = error } : state is Rejected ? new Rejected() : state;
+            dispositionContext.Link.DisposeMessage(message, confirmation, true);
         }
     }
 
