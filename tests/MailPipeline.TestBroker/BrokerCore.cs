@@ -176,6 +176,12 @@ internal sealed class BrokerCore
         }
     }
 
+    public bool IsDenied(string path)
+    {
+        var entityPath = path.EndsWith("/$management", StringComparison.OrdinalIgnoreCase) ? path[..^"/$management".Length] : path;
+        return FindReceivable(entityPath)?.Denied == true || FindSendable(entityPath)?.Denied == true;
+    }
+
     /// <summary>Accepts one message from a sender; returns its sequence number, or null when dropped as a duplicate.</summary>
     public long? Accept(SendEntity entity, Message incoming, List<Action> after)
     {

@@ -8,7 +8,6 @@ namespace MailPipeline.TestBroker;
 /// <summary>Attaches senders to queues and topics and receivers to queues, subscriptions and dead-letter queues; refuses anything else.</summary>
 internal sealed class EntityLinkProcessor(BrokerCore core) : ILinkProcessor
 {
-    public const string DeniedPrefix = "$denied:";
     private const uint SenderCredit = 300;
 
     public void Process(AttachContext attachContext)
@@ -138,13 +137,12 @@ internal sealed class EntityLinkProcessor(BrokerCore core) : ILinkProcessor
 
     private bool Denied(AttachContext context, string path)
     {
-        if (!path.StartsWith(DeniedPrefix, StringComparison.Ordinal))
+        if (!core.IsDenied(path))
         {
             return false;
         }
 
-        var entity = path[DeniedPrefix.Length..];
-        context.Complete(BrokerErrors.Create(BrokerErrors.Unauthorized, $"Unauthorized access. 'Listen','Send' or 'Manage' claim(s) are required to perform this operation on '{entity}'."));
+        context.Complete(BrokerErrors.Create(BrokerErrors.Unauthorized, $"Unauthorized access. 'Listen','Send' or 'Manage' claim(s) are required to perform this operation on '{path}'."));
         return true;
     }
 

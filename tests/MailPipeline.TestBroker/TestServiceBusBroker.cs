@@ -192,9 +192,9 @@ public sealed class TestServiceBusBroker : IDisposable
     {
         var address = attach.Role ? (attach.Source as Source)?.Address : (attach.Target as Target)?.Address;
         var path = BrokerCore.Normalize(address);
-        var entityPath = path.EndsWith("/$management", StringComparison.OrdinalIgnoreCase) ? path[..^"/$management".Length] : path;
-        var denied = core.FindReceivable(entityPath)?.Denied == true || core.FindSendable(entityPath)?.Denied == true;
-        return denied ? EntityLinkProcessor.DeniedPrefix + entityPath : path;
+
+        // A denied entity's $management must not reach its request processor: hand it to the link processor, which refuses it.
+        return core.IsDenied(path) ? "$denied/" + path : path;
     }
 
     private static int FindFreePort()
