@@ -211,7 +211,9 @@ internal sealed class DeadLetterService
             while (remaining.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var batch = await receiver.ReceiveMessagesAsync(ReceiveBatch, ReceiveWait, cancellationToken).ConfigureAwait(false);
+                // Ask only for as many as are still wanted: credit left on the link would pull in (and lock) messages
+                // this run has no business with, including the ones it abandons below.
+                var batch = await receiver.ReceiveMessagesAsync(Math.Min(ReceiveBatch, remaining.Count), ReceiveWait, cancellationToken).ConfigureAwait(false);
                 if (batch.Count == 0)
                 {
                     break;

@@ -27,7 +27,10 @@ internal sealed class DlqHarness : IAsyncDisposable
         return new DlqHarness(TestServiceBusBroker.StartWithRepositoryTopology(new TestBrokerOptions { TimeProvider = clock })) { Clock = clock };
     }
 
-    /// <summary>Publishes one mail to mail-received (target=all) and dead-letters it from <paramref name="subscription"/> with each reason given.</summary>
+    /// <summary>
+    /// For each reason, publishes a message to mail-received addressed to <paramref name="subscription"/> alone (as a
+    /// check's retry is) and dead-letters it there with that reason.
+    /// </summary>
     public async Task<IReadOnlyList<long>> DeadLetterAsync(string subscription, params string[] reasons)
     {
         await using var sender = Client.CreateSender("mail-received");
@@ -37,7 +40,7 @@ internal sealed class DlqHarness : IAsyncDisposable
         {
             var mailId = $"mail-{Guid.NewGuid():N}";
             var message = new ServiceBusMessage(BinaryData.FromString($"{{\"mailId\":\"{mailId}\"}}")) { MessageId = mailId, ContentType = "application/json" };
-            message.ApplicationProperties["target"] = "all";
+            message.ApplicationProperties["target"] = subscription;
             message.ApplicationProperties["mailId"] = mailId;
             await sender.SendMessageAsync(message);
             var received = await receiver.ReceiveMessageAsync(TimeSpan.FromSeconds(5)) ?? throw new InvalidOperationException("seed message not received");

@@ -59,7 +59,7 @@ public sealed class DlqPeekShowTests
         Assert.Matches(@"Dead-letter reason:\s+DnsblTimeout", run.Output);
         Assert.Matches(@"Dead-letter source:\s+mail-received/Subscriptions/reputation", run.Output);
         Assert.Matches(@"Content type:\s+application/json", run.Output);
-        Assert.Contains("  target = all", run.Output, StringComparison.Ordinal);
+        Assert.Contains("  target = reputation", run.Output, StringComparison.Ordinal);
         Assert.Matches(@"Body \(\d+ bytes\):\s+\{""mailId"":""mail-", run.Output);
     }
 
