@@ -79,4 +79,21 @@ public sealed class PeekAndBatchTests
         Assert.Equal(256 * 1024, batch.MaxSizeInBytes);
         Assert.False(batch.TryAddMessage(new ServiceBusMessage(new byte[300 * 1024])));
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task SendMessage_LargerThanAdvertisedMaxMessageSize_ThrowsMessageSizeExceeded()
+    {
+        // arrange
+        var broker = TestServiceBusBroker.Start(options: new TestBrokerOptions { MaxMessageSize = 1024 });
+        broker.CreateQueue("q");
+        await using var scope = BrokerScope.With(broker);
+        await using var sender = scope.Client.CreateSender("q");
+
+        // act
+        var error = await Assert.ThrowsAsync<ServiceBusException>(() => sender.SendMessageAsync(new ServiceBusMessage(new byte[2048])));
+
+        // assert
+        Assert.Equal(ServiceBusFailureReason.MessageSizeExceeded, error.Reason);
+        Assert.Empty(broker.GetMessages("q"));
+    }
 }

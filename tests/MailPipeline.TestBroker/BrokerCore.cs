@@ -194,6 +194,11 @@ internal sealed class BrokerCore
         }
 
         var encoded = StoredMessage.Encode(incoming);
+        if ((ulong)encoded.Length > MaxMessageSize)
+        {
+            throw new AmqpException(BrokerErrors.MessageSizeExceeded, $"The message is {encoded.Length} bytes; {entity.Path} accepts at most {MaxMessageSize}.");
+        }
+
         var now = Now;
         if (entity.IsDuplicate(incoming.Properties?.MessageId?.ToString(), now))
         {

@@ -110,6 +110,10 @@ internal sealed class EntityLinkProcessor(BrokerCore core) : ILinkProcessor
                 }
             }
         }
+        catch (AmqpException ex) when (ex.Error.Condition.ToString() == BrokerErrors.MessageSizeExceeded)
+        {
+            outcome = new Rejected { Error = ex.Error };
+        }
         catch (AmqpException ex)
         {
             outcome = new Rejected { Error = core.Refuse(BrokerErrors.NotImplemented, $"Message to {entity.Path} refused: {ex.Message}") };
