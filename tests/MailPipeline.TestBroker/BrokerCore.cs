@@ -374,6 +374,7 @@ internal sealed class BrokerCore
         message.Deferred = false;
         message.DeadLetterSource = queue.Path;
         message.DeadLetteredTime = Now;
+        message.ExpiresAt = DateTime.MaxValue;
         queue.DeadLetterQueue!.Add(message);
         Dispatch(queue.DeadLetterQueue, after);
     }

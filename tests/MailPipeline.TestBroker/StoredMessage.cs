@@ -21,7 +21,8 @@ internal sealed class StoredMessage
 
     public DateTime EnqueuedTime { get; }
 
-    public DateTime ExpiresAt { get; }
+    /// <summary>When it expires; a dead-lettered message never does.</summary>
+    public DateTime ExpiresAt { get; set; }
 
     /// <summary>Deliveries so far (locks granted); the first receive sees 1.</summary>
     public int DeliveryCount { get; set; }
