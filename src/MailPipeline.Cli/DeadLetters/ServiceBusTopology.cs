@@ -107,19 +107,26 @@ internal sealed class ServiceBusTopology
                 $"{entity} is not in the topology, so there is no way to send a copy to it alone; pass --topology with the file that defines it.");
         }
 
-        foreach (var rule in subscription.Rules)
+        var siblingsReached = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var rule in subscription.Rules.Where(r => r.Count > 0))
         {
-            var reachesOthers = subscriptions.Any(other => !ReferenceEquals(other, subscription)
-                && other.Rules.Any(otherRule => otherRule.All(pair => rule.TryGetValue(pair.Key, out var value) && value == pair.Value)));
-            if (!reachesOthers && rule.Count > 0)
+            var reached = subscriptions
+                .Where(other => !ReferenceEquals(other, subscription)
+                    && other.Rules.Any(otherRule => otherRule.All(pair => rule.TryGetValue(pair.Key, out var value) && value == pair.Value)))
+                .Select(other => other.Name)
+                .ToList();
+            if (reached.Count == 0)
             {
                 return new ResubmitRoute(entity.QueueOrTopic, rule);
             }
+
+            siblingsReached.UnionWith(reached);
         }
 
         throw new DeadLetterException(
             DeadLetterFailure.NotInTopology,
-            $"No correlation rule of {entity} reaches it without also reaching another subscription of {entity.QueueOrTopic}; a copy sent to the topic would be processed twice.");
+            $"No correlation rule of {entity} reaches it without also reaching another subscription of {entity.QueueOrTopic} ({string.Join(", ", siblingsReached)}); "
+            + "a copy sent to the topic would be processed there too. Give the subscription a rule of its own (as mail-received's target=<check> rules).");
     }
 
     private sealed record SubscriptionRules(string Name, List<IReadOnlyDictionary<string, string>> Rules);

@@ -152,16 +152,41 @@ public sealed class DlqResubmitTests
     }
 
     [Fact]
-    public void RouteFor_CheckSubscription_UsesTheRuleThatReachesItAlone()
+    public void RouteFor_CheckSubscription_UsesTheRetryRuleThatReachesItAlone()
     {
         // act
         var spf = ServiceBusTopology.Embedded().RouteFor(EntityAddress.Parse("mail-received/spf"));
-        var deliver = ServiceBusTopology.Embedded().RouteFor(EntityAddress.Parse("mail-routed/Subscriptions/deliver"));
 
         // assert
         Assert.Equal("mail-received", spf.EntityPath);
-        Assert.Equal("spf", Assert.Single(spf.Properties, p => p.Key == "target").Value);
-        Assert.Equal("deliver", Assert.Single(deliver.Properties, p => p.Key == "action").Value);
+        Assert.Equal(new Dictionary<string, string> { ["target"] = "spf" }, spf.Properties);
+    }
+
+    [Fact]
+    public void RouteFor_Queue_SendsToTheQueueWithoutProperties()
+    {
+        // act
+        var route = ServiceBusTopology.Embedded().RouteFor(EntityAddress.Parse("check-completed"));
+
+        // assert
+        Assert.Equal("check-completed", route.EntityPath);
+        Assert.Empty(route.Properties);
+    }
+
+    [Fact]
+    public void RouteFor_ExclusiveRuleAmongOverlappingOnes_PicksTheExclusiveRule()
+    {
+        // arrange: "audit" overlaps both; "deliver" has a retry rule of its own, "quarantine" does not
+        var topology = ServiceBusTopology.Parse(Topology);
+
+        // act
+        var deliver = topology.RouteFor(EntityAddress.Parse("routed/deliver"));
+        var error = Assert.Throws<DeadLetterException>(() => topology.RouteFor(EntityAddress.Parse("routed/quarantine")));
+
+        // assert
+        Assert.Equal(new Dictionary<string, string> { ["target"] = "deliver" }, deliver.Properties);
+        Assert.Equal(DeadLetterFailure.NotInTopology, error.Failure);
+        Assert.Contains("also reaching another subscription", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -173,6 +198,14 @@ public sealed class DlqResubmitTests
         // assert
         Assert.Equal(DeadLetterFailure.NotInTopology, error.Failure);
     }
+
+    private const string Topology = """
+        { "topics": [ { "name": "routed", "subscriptions": [
+          { "name": "deliver", "rules": [ { "name": "deliver", "correlation": { "action": "deliver" } }, { "name": "retry", "correlation": { "target": "deliver" } } ] },
+          { "name": "quarantine", "rules": [ { "name": "quarantine", "correlation": { "action": "quarantine" } } ] },
+          { "name": "audit", "rules": [ { "name": "deliver", "correlation": { "action": "deliver" } }, { "name": "quarantine", "correlation": { "action": "quarantine" } } ] }
+        ] } ] }
+        """;
 
     private static string Text(long number) => number.ToString(CultureInfo.InvariantCulture);
 }
