@@ -11,5 +11,6 @@ internal static class CommandCatalog
         yield return SpfCommand.Create();
         yield return ReputationCommand.Create();
         yield return DkimCommand.Create();
+        yield return DlqCommand.Create();
     }
 }
