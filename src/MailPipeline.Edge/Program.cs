@@ -1,0 +1,16 @@
+using MailPipeline.Edge;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddSmtpEdge();
+int healthPort = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:{nameof(EdgeOptions.HealthPort)}", 8080);
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(healthPort));
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
+
+var app = builder.Build();
+app.MapEdgeOperations();
+await app.RunAsync();
