@@ -134,7 +134,6 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
 
     private static void OnCommand(EdgeSession session, SmtpCommand command)
     {
-        session.CurrentCommand = command.Name;
         switch (command)
         {
             case EhloCommand ehlo:

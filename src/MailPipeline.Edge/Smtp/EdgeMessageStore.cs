@@ -21,6 +21,7 @@ namespace MailPipeline.Edge;
 /// </summary>
 internal sealed class EdgeMessageStore : IMessageStore
 {
+    private static readonly byte[] Crlf = "\r\n"u8.ToArray();
     private readonly EdgeOptions _options;
     private readonly IRawMessageStore _store;
     private readonly IMailReceivedPublisher _publisher;
@@ -94,7 +95,8 @@ internal sealed class EdgeMessageStore : IMessageStore
         MailEnvelope envelope;
         try
         {
-            using var content = new SequenceStream(received, body);
+            // SmtpServer strips the CRLF before ".": it ends the message's last line (RFC 5321 4.1.1.4), so it is put back.
+            using var content = new SequenceStream(received, body, body.IsEmpty ? ReadOnlyMemory<byte>.Empty : Crlf);
             string reference = await _store.StoreMessageAsync(id, content, deadline.Token).ConfigureAwait(false);
             envelope = new MailEnvelope
             {
@@ -111,7 +113,7 @@ internal sealed class EdgeMessageStore : IMessageStore
                 Body = bodyParameter,
                 SmtpUtf8 = smtpUtf8,
                 Tls = session.Tls,
-                Size = received.Length + body.Length,
+                Size = content.Length,
                 ReceivedAt = now,
                 ReceivedBy = _options.HostName,
                 ExistingAuthenticationResults = inspection.ForgedAuthenticationResults,

@@ -43,8 +43,8 @@ internal sealed class EdgeSession
     /// <summary>A complete reply line that replaces the library's next generic rejection (it has no enhanced codes).</summary>
     public string? ReplyOverride { get; set; }
 
-    /// <summary>The last command the library began to execute; picks the enhanced code of a bare reply.</summary>
-    public string? CurrentCommand { get; set; }
+    /// <summary>The verb of the last complete command line handed to the library: the command the next reply answers.</summary>
+    public string? LineVerb { get; set; }
 
     public int Accepted { get; set; }
 

@@ -2,18 +2,21 @@ using System.Buffers;
 
 namespace MailPipeline.Edge;
 
-/// <summary>A read-only stream over a prefix and a <see cref="ReadOnlySequence{T}"/>, without copying either.</summary>
+/// <summary>A read-only stream over a prefix, a <see cref="ReadOnlySequence{T}"/> and a suffix, without copying them.</summary>
 internal sealed class SequenceStream : Stream
 {
     private readonly ReadOnlyMemory<byte> _prefix;
+    private readonly ReadOnlyMemory<byte> _suffix;
     private ReadOnlySequence<byte> _rest;
     private int _prefixOffset;
+    private int _suffixOffset;
 
-    public SequenceStream(ReadOnlyMemory<byte> prefix, ReadOnlySequence<byte> rest)
+    public SequenceStream(ReadOnlyMemory<byte> prefix, ReadOnlySequence<byte> rest, ReadOnlyMemory<byte> suffix)
     {
         _prefix = prefix;
         _rest = rest;
-        Length = prefix.Length + rest.Length;
+        _suffix = suffix;
+        Length = prefix.Length + rest.Length + suffix.Length;
     }
 
     public override bool CanRead => true;
@@ -38,10 +41,18 @@ internal sealed class SequenceStream : Stream
             return n;
         }
 
-        int take = (int)Math.Min(buffer.Length, _rest.Length);
-        _rest.Slice(0, take).CopyTo(buffer);
-        _rest = _rest.Slice(take);
-        return take;
+        if (!_rest.IsEmpty)
+        {
+            int take = (int)Math.Min(buffer.Length, _rest.Length);
+            _rest.Slice(0, take).CopyTo(buffer);
+            _rest = _rest.Slice(take);
+            return take;
+        }
+
+        int m = Math.Min(buffer.Length, _suffix.Length - _suffixOffset);
+        _suffix.Span.Slice(_suffixOffset, m).CopyTo(buffer);
+        _suffixOffset += m;
+        return m;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

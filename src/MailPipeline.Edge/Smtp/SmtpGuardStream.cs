@@ -33,6 +33,7 @@ internal sealed class SmtpGuardStream : Stream
     private long _dataBytes;
     private int _lineLength;
     private int _injectOffset = -1;
+    private byte[] _inject = TerminatorBytes;
     private bool _closed;
     private bool _greeted;
     private bool _inEhloReply;
@@ -85,10 +86,10 @@ internal sealed class SmtpGuardStream : Stream
 
             if (_injectOffset >= 0)
             {
-                int n = Math.Min(buffer.Length, TerminatorBytes.Length - _injectOffset);
-                TerminatorBytes.AsSpan(_injectOffset, n).CopyTo(buffer.Span);
+                int n = Math.Min(buffer.Length, _inject.Length - _injectOffset);
+                _inject.AsSpan(_injectOffset, n).CopyTo(buffer.Span);
                 _injectOffset += n;
-                if (_injectOffset == TerminatorBytes.Length)
+                if (_injectOffset == _inject.Length)
                 {
                     _injectOffset = -1;
                 }
@@ -158,12 +159,30 @@ internal sealed class SmtpGuardStream : Stream
 
         if (count > 0 && source[count - 1] == '\n')
         {
+            if (_lineLength == count && !System.Text.Ascii.IsValid(source[..count]) && InternationalDomains.TryToALabels(source[..count]) is { } rewritten)
+            {
+                // SmtpServer decodes domains as ASCII and would turn a U-label into '?': hand it the A-label form.
+                _lineLength = 0;
+                _rawStart += count;
+                _inject = rewritten;
+                _injectOffset = 0;
+                return 0;
+            }
+
             _lineLength = 0;
+            _session.LineVerb = VerbOf(source[..count]);
         }
 
         source[..count].CopyTo(destination);
         _rawStart += count;
         return count;
+    }
+
+    private static string VerbOf(ReadOnlySpan<byte> line)
+    {
+        int end = line.IndexOfAny((byte)' ', (byte)'\r', (byte)'\n');
+        ReadOnlySpan<byte> verb = line[..(end < 0 ? Math.Min(line.Length, 10) : Math.Min(end, 10))];
+        return Encoding.ASCII.GetString(verb).ToUpperInvariant();
     }
 
     /// <summary>Data mode: pass bytes through (or discard them past the limit) until the first CRLF.CRLF.</summary>
@@ -189,6 +208,7 @@ internal sealed class SmtpGuardStream : Stream
                 if (_discarding)
                 {
                     _discarding = false;
+                    _inject = TerminatorBytes;
                     _injectOffset = 0; // the library gets its terminator; the store sees SizeExceeded and replies 552
                 }
 
@@ -264,15 +284,10 @@ internal sealed class SmtpGuardStream : Stream
             return $"220 {_options.HostName} ESMTP MailPipeline";
         }
 
-        if (_inEhloReply || (code == 250 && _session.CurrentCommand is "EHLO" or "HELO"))
+        if (_inEhloReply || (code == 250 && _session.LineVerb is "EHLO" or "HELO"))
         {
             // RFC 2034: the EHLO/HELO reply carries no enhanced codes.
             _inEhloReply = !last;
-            if (last)
-            {
-                _session.CurrentCommand = null;
-            }
-
             return line;
         }
 
@@ -298,8 +313,34 @@ internal sealed class SmtpGuardStream : Stream
             return line; // already enhanced
         }
 
-        string enhanced = code == 421 && text.Contains("Timeout", StringComparison.OrdinalIgnoreCase) ? "4.4.2" : EnhancedCodeFor(code, _session.CurrentCommand);
-        if (code == 220 && _session.CurrentCommand == "STARTTLS")
+        // SmtpServer quirks: 221 (not 421) on timeout or cancellation, 501 (not 503) for commands out of
+        // sequence, 502 "unrecognized" for a known command with bad arguments.
+        string verb = _session.LineVerb ?? string.Empty;
+        if (code == 221 && verb != "QUIT")
+        {
+            return text.Contains("Timeout", StringComparison.OrdinalIgnoreCase)
+                ? $"421 4.4.2 {_options.HostName} Error: timeout exceeded"
+                : $"421 4.3.2 {_options.HostName} Service shutting down, closing connection";
+        }
+
+        if (code == 501 && text.StartsWith("expected ", StringComparison.Ordinal))
+        {
+            return $"503{(last ? ' ' : '-')}5.5.1 Bad sequence of commands";
+        }
+
+        if (code == 502 && verb is "MAIL" or "RCPT" or "HELO" or "EHLO" or "DATA" or "RSET" or "NOOP" or "QUIT" or "STARTTLS")
+        {
+            string detail = verb switch
+            {
+                "MAIL" => "5.1.7 Bad sender address syntax",
+                "RCPT" => "5.1.3 Bad recipient address syntax",
+                _ => "5.5.4 Syntax error in parameters",
+            };
+            return $"501{(last ? ' ' : '-')}{detail}";
+        }
+
+        string enhanced = code == 421 && text.Contains("Timeout", StringComparison.OrdinalIgnoreCase) ? "4.4.2" : EnhancedCodeFor(code, verb);
+        if (code == 220 && verb == "STARTTLS")
         {
             text = "Ready to start TLS";
         }
