@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 seconds=${1:-10}
 dotnet build -c Release bench/MailPipeline.EdgeLoad -nologo -v:q -clp:ErrorsOnly >/dev/null
-dotnet publish -c Release src/MailPipeline.Edge -o .bench-edge -nologo -v:q -clp:ErrorsOnly >/dev/null
+out=$(mktemp -d)
+dotnet publish -c Release src/MailPipeline.Edge -o "$out" -nologo -v:q -clp:ErrorsOnly >/dev/null
 load=bench/MailPipeline.EdgeLoad/bin/Release/net10.0/MailPipeline.EdgeLoad.dll
 spool=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
@@ -17,16 +18,16 @@ hport=$((port + 1))
 Edge__HostName=mx.load.test Edge__ListenAddress=127.0.0.1 Edge__Port=$port Edge__HealthPort=$hport \
 Edge__AcceptedDomains__0=load.test Edge__MaxSessions=10000 Edge__MaxSessionsPerIp=10000 \
 Edge__MaxConnectionsPerIpPerMinute=1000000 Edge__MaxMessageLineLength=0 Spool__Path=$spool \
-Logging__LogLevel__Default=Warning DOTNET_gcServer=0 dotnet .bench-edge/mailpipeline-edge.dll &
+Logging__LogLevel__Default=Warning DOTNET_gcServer=0 dotnet "$out/mailpipeline-edge.dll" &
 edge=$!
-trap 'kill $edge 2>/dev/null || true; [ -n "${sink:-}" ] && kill $sink 2>/dev/null || true; rm -rf "$spool" .bench-edge' EXIT
+trap 'kill $edge 2>/dev/null || true; [ -n "${sink:-}" ] && kill $sink 2>/dev/null || true; rm -rf "$spool" "$out"' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-echo "== edge (own process, local-disk spool with fsync)"
-dotnet $load load --target 127.0.0.1:$port --seconds "$seconds"
-echo "== edge memory, one 50 MB message"
+echo "== edge memory, one 50 MB message (fresh process, before any load)"
 rss_before=$(awk '/VmRSS/ {print $2}' /proc/$edge/status)
 dotnet $load memory --target 127.0.0.1:$port
 awk -v b="$rss_before" '/VmHWM/ {printf "edge RSS before %d MB, peak %d MB (%.2fx of 50 MB above the start)\n", b/1024, $2/1024, ($2-b)/1024/50}' /proc/$edge/status
+echo "== edge (own process, local-disk spool with fsync)"
+dotnet $load load --target 127.0.0.1:$port --seconds "$seconds"
 echo "== edge in-process allocation, one 50 MB message"
 dotnet $load memory
 if command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ]; then

@@ -1,11 +1,19 @@
+using MailPipeline.Core.Dns;
 using MailPipeline.Edge;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddOptions<DnsOptions>().BindConfiguration(DnsOptions.SectionName);
+builder.Services.AddSingleton<IDnsResolver>(sp =>
+{
+    var dns = sp.GetRequiredService<IOptions<DnsOptions>>().Value;
+    return new CachingDnsResolver(new DnsClientResolver(dns), dns); // forward-confirmed rDNS for Received
+});
 builder.Services.AddSmtpEdge();
 int healthPort = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:{nameof(EdgeOptions.HealthPort)}", 8080);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(healthPort));
