@@ -9,7 +9,7 @@ log() { printf '[test.sh] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages the tests start or call. Keep in sync with README.md ("Tests").
-APT_PACKAGES=(knot knot-dnsutils swaks python3-dkim python3-authres nodejs npm)
+APT_PACKAGES=(knot knot-dnsutils swaks libnet-ssleay-perl python3-dkim python3-authres nodejs npm)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   case "$pkg" in

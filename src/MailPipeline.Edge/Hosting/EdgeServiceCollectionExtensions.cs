@@ -1,0 +1,31 @@
+using MailPipeline.Pipeline.Ports;
+using MailPipeline.Pipeline.Publishing;
+using MailPipeline.Pipeline.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace MailPipeline.Edge;
+
+/// <summary>Registers the SMTP edge in a host.</summary>
+public static class EdgeServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the edge (options from section <c>Edge</c>, validated at start, and the hosted SMTP server).
+    /// Uses the registered <see cref="IRawMessageStore"/> and <see cref="IMailReceivedPublisher"/>; when
+    /// none are registered, the local-disk spool (section <c>Spool</c>) and its <c>incoming/</c> folder.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <returns>The services.</returns>
+    public static IServiceCollection AddSmtpEdge(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<EdgeOptions>().BindConfiguration(EdgeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LocalDiskStoreOptions>().BindConfiguration(LocalDiskStoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<IRawMessageStore, LocalDiskRawMessageStore>();
+        services.TryAddSingleton<IMailReceivedPublisher, SpoolFolderMailReceivedPublisher>();
+        services.TryAddSingleton<EdgeMetrics>();
+        services.TryAddSingleton<EdgeHostedService>();
+        services.AddHostedService(sp => sp.GetRequiredService<EdgeHostedService>());
+        return services;
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace MailPipeline.Edge;
+
+/// <summary>The edge's log messages (named fields; never bodies, subjects or recipient local parts).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "SMTP edge listening on {Endpoint}")]
+    public static partial void Listening(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Refused connection from {ClientIp}: {Reason}")]
+    public static partial void ConnectionRefused(ILogger logger, string clientIp, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Session {SessionId} from {ClientIp} helo {Helo} ended: {Accepted} accepted, {Rejected} rejected, last {Result}, tls {Tls}")]
+    public static partial void SessionEnded(ILogger logger, string sessionId, string clientIp, string? helo, int accepted, int rejected, string result, string? tls);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Accepted {MessageId} in session {SessionId} from {ClientIp}: {Size} octets, mail from domain {MailFromDomain}, {RecipientCount} recipients")]
+    public static partial void Accepted(ILogger logger, string messageId, string sessionId, string clientIp, long size, string mailFromDomain, int recipientCount);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Rejected message in session {SessionId} from {ClientIp}: {Reason}")]
+    public static partial void MessageRejected(ILogger logger, string sessionId, string clientIp, string reason);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Storing message {MessageId} from {ClientIp} failed; replied 451")]
+    public static partial void StoreFailed(ILogger logger, Exception exception, string messageId, string clientIp);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Publishing message {MessageId} from {ClientIp} failed; replied 451")]
+    public static partial void PublishFailed(ILogger logger, Exception exception, string messageId, string clientIp);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Rolling back unpublished message {MessageId} failed; the spool keeps it for reconciliation")]
+    public static partial void RollbackFailed(ILogger logger, Exception exception, string messageId);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Session {SessionId} faulted")]
+    public static partial void SessionFaulted(ILogger logger, Exception exception, string sessionId);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "SMTP edge stopping: {ActiveSessions} sessions in flight, grace period {GracePeriod}")]
+    public static partial void Stopping(ILogger logger, int activeSessions, TimeSpan gracePeriod);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "TLS certificate {Path} could not be loaded; keeping the previous one")]
+    public static partial void CertificateReloadFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "TLS certificate loaded from {Path}, subject {Subject}, expires {NotAfter}")]
+    public static partial void CertificateLoaded(ILogger logger, string path, string subject, DateTime notAfter);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Recipient refused in session {SessionId} from {ClientIp}: {Reason} (domain {Domain})")]
+    public static partial void RecipientRefused(ILogger logger, string sessionId, string clientIp, string reason, string domain);
+}

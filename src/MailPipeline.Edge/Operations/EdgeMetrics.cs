@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+
+namespace MailPipeline.Edge;
+
+/// <summary>
+/// The edge's counters: sessions, accepted messages and bytes, rejections by reason. Published on the
+/// <c>MailPipeline.Edge</c> <see cref="Meter"/> (for OpenTelemetry) and as Prometheus text on <c>/metrics</c>.
+/// </summary>
+public sealed class EdgeMetrics : IDisposable
+{
+    /// <summary>The meter name.</summary>
+    public const string MeterName = "MailPipeline.Edge";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _sessions;
+    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _bytes;
+    private readonly Counter<long> _rejected;
+    private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
+    private long _sessionsTotal;
+    private long _acceptedTotal;
+    private long _bytesTotal;
+    private long _activeSessions;
+
+    /// <summary>Creates the counters.</summary>
+    public EdgeMetrics()
+    {
+        _sessions = _meter.CreateCounter<long>("mailpipeline.edge.sessions", description: "SMTP sessions admitted");
+        _accepted = _meter.CreateCounter<long>("mailpipeline.edge.messages.accepted", description: "Messages stored, published and answered 250");
+        _bytes = _meter.CreateCounter<long>("mailpipeline.edge.bytes.accepted", unit: "By", description: "Octets of accepted messages");
+        _rejected = _meter.CreateCounter<long>("mailpipeline.edge.rejected", description: "Rejections by reason");
+        _meter.CreateObservableGauge("mailpipeline.edge.sessions.active", () => Interlocked.Read(ref _activeSessions));
+    }
+
+    /// <summary>Sessions admitted since start.</summary>
+    public long SessionsTotal => Interlocked.Read(ref _sessionsTotal);
+
+    /// <summary>Messages accepted since start.</summary>
+    public long AcceptedTotal => Interlocked.Read(ref _acceptedTotal);
+
+    /// <summary>Rejections of one reason since start.</summary>
+    /// <param name="reason">The reason label.</param>
+    /// <returns>The count.</returns>
+    public long RejectedCount(string reason) => _rejectedByReason.GetValueOrDefault(reason);
+
+    internal void SessionStarted()
+    {
+        Interlocked.Increment(ref _sessionsTotal);
+        Interlocked.Increment(ref _activeSessions);
+        _sessions.Add(1);
+    }
+
+    internal void SessionEnded() => Interlocked.Decrement(ref _activeSessions);
+
+    internal void Accepted(long bytes)
+    {
+        Interlocked.Increment(ref _acceptedTotal);
+        Interlocked.Add(ref _bytesTotal, bytes);
+        _accepted.Add(1);
+        _bytes.Add(bytes);
+    }
+
+    internal void Rejected(string reason)
+    {
+        _rejectedByReason.AddOrUpdate(reason, 1, static (_, n) => n + 1);
+        _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    }
+
+    /// <summary>The counters in the Prometheus text exposition format.</summary>
+    /// <returns>The text.</returns>
+    public string ToPrometheusText()
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_sessions_total counter\nmailpipeline_edge_sessions_total {SessionsTotal}\n");
+        text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_sessions_active gauge\nmailpipeline_edge_sessions_active {Interlocked.Read(ref _activeSessions)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_messages_accepted_total counter\nmailpipeline_edge_messages_accepted_total {AcceptedTotal}\n");
+        text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_bytes_accepted_total counter\nmailpipeline_edge_bytes_accepted_total {Interlocked.Read(ref _bytesTotal)}\n");
+        text.Append("# TYPE mailpipeline_edge_rejected_total counter\n");
+        foreach ((string reason, long count) in _rejectedByReason.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_rejected_total{{reason=\"{reason}\"}} {count}\n");
+        }
+
+        return text.ToString();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,112 @@
+using System.IO.Pipelines;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using MailPipeline.Pipeline.Contracts;
+using SmtpServer.IO;
+
+namespace MailPipeline.Edge;
+
+/// <summary>
+/// Our <see cref="ISecurableDuplexPipe"/>: the library reads and writes through a <see cref="SmtpGuardStream"/>
+/// placed above TLS, so the guard sees plaintext. STARTTLS replaces the guard and the pipe, dropping any
+/// plaintext the client pipelined after STARTTLS (the CVE-2011-0411 command injection).
+/// </summary>
+internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _network;
+    private readonly EdgeSession _session;
+    private readonly EdgeOptions _options;
+    private readonly Action _onDispose;
+    private SslStream? _ssl;
+    private bool _disposed;
+
+    public EdgeDuplexPipe(Socket socket, EdgeSession session, EdgeOptions options, Action onDispose)
+    {
+        _socket = socket;
+        _network = new NetworkStream(socket, ownsSocket: true);
+        _session = session;
+        _options = options;
+        _onDispose = onDispose;
+        Guard = new SmtpGuardStream(_network, session, options, greeted: false);
+        Input = PipeReader.Create(Guard, new StreamPipeReaderOptions(leaveOpen: true));
+        Output = PipeWriter.Create(Guard, new StreamPipeWriterOptions(leaveOpen: true));
+    }
+
+    public SmtpGuardStream Guard { get; private set; }
+
+    public PipeReader Input { get; private set; }
+
+    public PipeWriter Output { get; private set; }
+
+    public bool IsSecure => _ssl is not null;
+
+    public SslProtocols SslProtocol => _ssl?.SslProtocol ?? SslProtocols.None;
+
+    public async Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default)
+    {
+        var ssl = new SslStream(_network, leaveInnerStreamOpen: true);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.CommandTimeout);
+            await ssl.AuthenticateAsServerAsync(
+                new SslServerAuthenticationOptions
+                {
+                    ServerCertificate = certificate,
+                    ClientCertificateRequired = false,
+                    EnabledSslProtocols = protocols,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                },
+                timeout.Token).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        _ssl = ssl;
+        _session.Tls = new EnvelopeTls(ProtocolName(ssl.SslProtocol), ssl.NegotiatedCipherSuite.ToString());
+        Guard = new SmtpGuardStream(ssl, _session, _options, greeted: true);
+        Input = PipeReader.Create(Guard, new StreamPipeReaderOptions(leaveOpen: true));
+        Output = PipeWriter.Create(Guard, new StreamPipeWriterOptions(leaveOpen: true));
+    }
+
+    private static string ProtocolName(SslProtocols protocol) => protocol switch
+    {
+        SslProtocols.Tls12 => "TLSv1.2",
+        SslProtocols.Tls13 => "TLSv1.3",
+        _ => protocol.ToString(),
+    };
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            _ssl?.Dispose();
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // already reset by the peer
+        }
+        catch (ObjectDisposedException)
+        {
+            // already closed
+        }
+        finally
+        {
+            _network.Dispose();
+            _onDispose();
+        }
+    }
+}

@@ -1,0 +1,399 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+
+namespace MailPipeline.Edge;
+
+/// <summary>
+/// The byte-level guard between the socket (or TLS stream) and SmtpServer, where the library has no hooks.
+/// Read side: hands the library one command line at a time (so our view of the protocol state is exact
+/// even for clients that pipeline past DATA or STARTTLS), refuses over-long command lines, bounds message
+/// data (past the size limit the rest is read and discarded and the library sees only the terminator), and
+/// times out idle DATA. It ends DATA exactly where SmtpServer does: at the first CRLF.CRLF. Write side:
+/// gives every reply an RFC 3463 enhanced status code (the library's built-in replies have none), applies
+/// the reply override a filter chose, and hides the library version in the greeting.
+/// </summary>
+internal sealed class SmtpGuardStream : Stream
+{
+    private const ulong Terminator = 0x0D0A2E0D0AUL; // CR LF . CR LF
+    private const ulong WindowMask = 0xFF_FFFF_FFFFUL;
+    private static readonly byte[] TerminatorBytes = "\r\n.\r\n"u8.ToArray();
+
+    private readonly Stream _inner;
+    private readonly EdgeSession _session;
+    private readonly EdgeOptions _options;
+    private readonly long _dataLimit;
+    private readonly byte[] _raw = new byte[16384];
+    private readonly List<byte> _replyLine = new(256);
+    private int _rawStart;
+    private int _rawEnd;
+    private bool _dataMode;
+    private bool _discarding;
+    private ulong _window;
+    private long _dataBytes;
+    private int _lineLength;
+    private int _injectOffset = -1;
+    private byte[] _inject = TerminatorBytes;
+    private bool _closed;
+    private bool _greeted;
+    private bool _inEhloReply;
+
+    public SmtpGuardStream(Stream inner, EdgeSession session, EdgeOptions options, bool greeted)
+    {
+        _inner = inner;
+        _session = session;
+        _options = options;
+        _greeted = greeted;
+        _dataLimit = (long)options.MaxMessageSize + Math.Max(65536, options.MaxMessageSize / 32); // room for dot-stuffing
+    }
+
+    /// <summary>True once the guard closed the session itself (timeout, line too long).</summary>
+    public bool Closed => _closed;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override void Flush() => _inner.Flush();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (_closed)
+            {
+                return 0;
+            }
+
+            if (_injectOffset >= 0)
+            {
+                int n = Math.Min(buffer.Length, _inject.Length - _injectOffset);
+                _inject.AsSpan(_injectOffset, n).CopyTo(buffer.Span);
+                _injectOffset += n;
+                if (_injectOffset == _inject.Length)
+                {
+                    _injectOffset = -1;
+                }
+
+                return n;
+            }
+
+            if (_rawStart == _rawEnd)
+            {
+                int read = await ReadInnerAsync(cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return 0;
+                }
+
+                _rawStart = 0;
+                _rawEnd = read;
+            }
+
+            int produced = _dataMode ? TransferData(buffer.Span) : TransferCommand(buffer.Span);
+            if (produced < 0)
+            {
+                await CloseWithAsync("500 5.5.6 Line too long\r\n").ConfigureAwait(false);
+                return 0;
+            }
+
+            if (produced > 0)
+            {
+                return produced;
+            }
+        }
+    }
+
+    private async ValueTask<int> ReadInnerAsync(CancellationToken cancellationToken)
+    {
+        if (!_dataMode)
+        {
+            return await _inner.ReadAsync(_raw, cancellationToken).ConfigureAwait(false); // the library times commands
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.DataTimeout);
+        try
+        {
+            return await _inner.ReadAsync(_raw, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _session.LastResult = "data-timeout";
+            await CloseWithAsync($"421 4.4.2 {_options.HostName} Error: timeout exceeded\r\n").ConfigureAwait(false);
+            return 0;
+        }
+    }
+
+    /// <summary>Command mode: at most one line, so bytes after DATA or STARTTLS stay here until the library is ready for them.</summary>
+    private int TransferCommand(Span<byte> destination)
+    {
+        ReadOnlySpan<byte> source = _raw.AsSpan(_rawStart, _rawEnd - _rawStart);
+        int newline = source.IndexOf((byte)'\n');
+        int count = newline >= 0 ? newline + 1 : source.Length;
+        count = Math.Min(count, destination.Length);
+        _lineLength += count;
+        if (_lineLength > _options.MaxCommandLineLength)
+        {
+            return -1;
+        }
+
+        if (count > 0 && source[count - 1] == '\n')
+        {
+            if (_lineLength == count && !System.Text.Ascii.IsValid(source[..count]) && InternationalDomains.TryToALabels(source[..count]) is { } rewritten)
+            {
+                // SmtpServer decodes domains as ASCII and would turn a U-label into '?': hand it the A-label form.
+                _lineLength = 0;
+                _rawStart += count;
+                _inject = rewritten;
+                _injectOffset = 0;
+                return 0;
+            }
+
+            _lineLength = 0;
+            _session.LineVerb = VerbOf(source[..count]);
+        }
+
+        source[..count].CopyTo(destination);
+        _rawStart += count;
+        return count;
+    }
+
+    private static string VerbOf(ReadOnlySpan<byte> line)
+    {
+        int end = line.IndexOfAny((byte)' ', (byte)'\r', (byte)'\n');
+        ReadOnlySpan<byte> verb = line[..(end < 0 ? Math.Min(line.Length, 10) : Math.Min(end, 10))];
+        return Encoding.ASCII.GetString(verb).ToUpperInvariant();
+    }
+
+    /// <summary>Data mode: pass bytes through (or discard them past the limit) until the first CRLF.CRLF.</summary>
+    private int TransferData(Span<byte> destination)
+    {
+        ReadOnlySpan<byte> source = _raw.AsSpan(_rawStart, _rawEnd - _rawStart);
+        int i = 0;
+        int produced = 0;
+        while (i < source.Length && produced < destination.Length)
+        {
+            byte b = source[i++];
+            _window = ((_window << 8) | b) & WindowMask;
+            _dataBytes++;
+            if (!_discarding)
+            {
+                destination[produced++] = b;
+            }
+
+            if (_window == Terminator)
+            {
+                _dataMode = false;
+                _lineLength = 0;
+                if (_discarding)
+                {
+                    _discarding = false;
+                    _inject = TerminatorBytes;
+                    _injectOffset = 0; // the library gets its terminator; the store sees SizeExceeded and replies 552
+                }
+
+                break;
+            }
+
+            if (!_discarding && _dataBytes > _dataLimit)
+            {
+                _discarding = true;
+                _session.SizeExceeded = true;
+            }
+        }
+
+        _rawStart += i;
+        return produced;
+    }
+
+    private void EnterDataMode()
+    {
+        _dataMode = true;
+        _discarding = false;
+        _window = 0;
+        _dataBytes = 0;
+        _session.SizeExceeded = false;
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_closed)
+        {
+            return; // the guard already said goodbye; late replies from the library are dropped
+        }
+
+        var output = new ArrayBufferWriter<byte>(buffer.Length + 64);
+        foreach (byte b in buffer.Span)
+        {
+            _replyLine.Add(b);
+            if (b == '\n')
+            {
+                string line = Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_replyLine)).TrimEnd('\r', '\n');
+                _replyLine.Clear();
+                string? rewritten = RewriteReply(line);
+                if (rewritten is not null)
+                {
+                    output.Write(Encoding.UTF8.GetBytes(rewritten + "\r\n"));
+                }
+            }
+        }
+
+        if (output.WrittenCount > 0)
+        {
+            await _inner.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Rewrites one reply line; null drops it (continuation lines of a replaced reply).</summary>
+    private string? RewriteReply(string line)
+    {
+        if (line.Length < 3 || !int.TryParse(line.AsSpan(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out int code))
+        {
+            return line;
+        }
+
+        bool last = line.Length == 3 || line[3] == ' ';
+        string text = line.Length > 4 ? line[4..] : string.Empty;
+
+        if (!_greeted && code == 220)
+        {
+            _greeted = true;
+            return $"220 {_options.HostName} ESMTP MailPipeline";
+        }
+
+        if (_inEhloReply || (code == 250 && _session.LineVerb is "EHLO" or "HELO"))
+        {
+            // RFC 2034: the EHLO/HELO reply carries no enhanced codes.
+            _inEhloReply = !last;
+            return line;
+        }
+
+        if (code == 354)
+        {
+            EnterDataMode();
+            return "354 End data with <CR><LF>.<CR><LF>";
+        }
+
+        if (_session.ReplyOverride is { } replacement && code >= 400)
+        {
+            if (!last)
+            {
+                return null;
+            }
+
+            _session.ReplyOverride = null;
+            return replacement;
+        }
+
+        if (text.Length >= 5 && char.IsAsciiDigit(text[0]) && text[1] == '.')
+        {
+            return line; // already enhanced
+        }
+
+        // SmtpServer quirks: 221 (not 421) on timeout or cancellation, 501 (not 503) for commands out of
+        // sequence, 502 "unrecognized" for a known command with bad arguments.
+        string verb = _session.LineVerb ?? string.Empty;
+        if (code == 221 && verb != "QUIT")
+        {
+            return text.Contains("Timeout", StringComparison.OrdinalIgnoreCase)
+                ? $"421 4.4.2 {_options.HostName} Error: timeout exceeded"
+                : $"421 4.3.2 {_options.HostName} Service shutting down, closing connection";
+        }
+
+        if (code == 501 && text.StartsWith("expected ", StringComparison.Ordinal))
+        {
+            return $"503{(last ? ' ' : '-')}5.5.1 Bad sequence of commands";
+        }
+
+        if (code == 502 && verb is "MAIL" or "RCPT" or "HELO" or "EHLO" or "DATA" or "RSET" or "NOOP" or "QUIT" or "STARTTLS")
+        {
+            string detail = verb switch
+            {
+                "MAIL" => "5.1.7 Bad sender address syntax",
+                "RCPT" => "5.1.3 Bad recipient address syntax",
+                _ => "5.5.4 Syntax error in parameters",
+            };
+            return $"501{(last ? ' ' : '-')}{detail}";
+        }
+
+        string enhanced = code == 421 && text.Contains("Timeout", StringComparison.OrdinalIgnoreCase) ? "4.4.2" : EnhancedCodeFor(code, verb);
+        if (code == 220 && verb == "STARTTLS")
+        {
+            text = "Ready to start TLS";
+        }
+        else if (code == 221)
+        {
+            text = $"{_options.HostName} closing connection";
+        }
+
+        return $"{line[..3]}{(last ? ' ' : '-')}{enhanced} {text}";
+    }
+
+    private static string EnhancedCodeFor(int code, string? command) => code switch
+    {
+        250 when command == "MAIL" => "2.1.0",
+        250 when command == "RCPT" => "2.1.5",
+        < 400 => "2.0.0",
+        421 => "4.3.2",
+        450 or 451 => "4.3.0",
+        452 => "4.5.3",
+        500 => "5.5.2",
+        501 or 504 or 555 => "5.5.4",
+        502 or 503 => "5.5.1",
+        550 => "5.1.1",
+        552 => "5.3.4",
+        553 => "5.1.3",
+        554 when command == "DATA" => "5.5.1",
+        _ => code >= 500 ? "5.0.0" : "4.0.0",
+    };
+
+    /// <summary>Writes a final reply straight to the client and makes the session end (reads then return EOF).</summary>
+    public async Task CloseWithAsync(string reply)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _inner.WriteAsync(Encoding.ASCII.GetBytes(reply), timeout.Token).ConfigureAwait(false);
+            await _inner.FlushAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // the client is gone; the session ends either way
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        // The inner stream belongs to the duplex pipe, which disposes it.
+        base.Dispose(disposing);
+    }
+}
