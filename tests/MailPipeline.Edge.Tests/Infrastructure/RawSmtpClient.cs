@@ -41,7 +41,11 @@ public sealed class RawSmtpClient : IAsyncDisposable
         await ssl.AuthenticateAsClientAsync("mx.ours.test");
         _pending.Clear();
         _stream = ssl;
+        ServerCertificateSubject = ssl.RemoteCertificate?.Subject;
     }
+
+    /// <summary>The subject of the server's TLS certificate, after <see cref="UpgradeToTlsAsync"/>.</summary>
+    public string? ServerCertificateSubject { get; private set; }
 
     public Task SendAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
 

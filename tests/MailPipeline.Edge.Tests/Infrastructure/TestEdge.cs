@@ -40,7 +40,7 @@ public sealed class TestEdge : IAsyncDisposable
 
     public EdgeHostedService Service => _host.Services.GetRequiredService<EdgeHostedService>();
 
-    public static async Task<TestEdge> StartAsync(Action<EdgeOptions>? configure = null, IDnsResolver? dns = null)
+    public static async Task<TestEdge> StartAsync(Action<EdgeOptions>? configure = null, IDnsResolver? dns = null, TimeProvider? time = null)
     {
         string spool = Path.Combine(Path.GetTempPath(), "edge-tests", Guid.NewGuid().ToString("N"));
         var builder = Host.CreateApplicationBuilder();
@@ -64,6 +64,11 @@ public sealed class TestEdge : IAsyncDisposable
         if (dns is not null)
         {
             builder.Services.AddSingleton(dns);
+        }
+
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
         }
 
         builder.Services.AddSmtpEdge();
