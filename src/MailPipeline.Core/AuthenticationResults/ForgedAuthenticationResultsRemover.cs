@@ -1,3 +1,5 @@
+using MailPipeline.Core.Mime;
+
 namespace MailPipeline.Core.AuthenticationResults;
 
 /// <summary>
@@ -30,7 +32,7 @@ public static class ForgedAuthenticationResultsRemover
                 break;
             }
 
-            var end = FieldEnd(message, position);
+            var end = HeaderBlock.FieldEnd(message, position);
             var field = message[position..end];
             if (IsForged(field, authServId))
             {
@@ -117,24 +119,4 @@ public static class ForgedAuthenticationResultsRemover
         return i;
     }
 
-    private static int FieldEnd(ReadOnlySpan<byte> block, int start)
-    {
-        var i = start;
-        while (i < block.Length)
-        {
-            var nl = block[i..].IndexOf((byte)'\n');
-            if (nl < 0)
-            {
-                return block.Length;
-            }
-
-            i += nl + 1;
-            if (i >= block.Length || (block[i] != ' ' && block[i] != '\t'))
-            {
-                return i;
-            }
-        }
-
-        return block.Length;
-    }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using MailPipeline.Core.Mime;
 using MimeKit;
 
 namespace MailPipeline.Core.Dmarc;
@@ -39,7 +40,7 @@ public sealed class FromHeaderExtractor
         var position = 0;
         while (position < block.Length)
         {
-            var lineEnd = FieldEnd(block, position);
+            var lineEnd = HeaderBlock.FieldEnd(block, position);
             var field = block[position..lineEnd];
             var colon = field.IndexOf((byte)':');
             if (colon > 0 && IsName(field[..colon], "From"u8))
@@ -151,27 +152,6 @@ public sealed class FromHeaderExtractor
         return message.Length;
     }
 
-    // The end of a field: the line end not followed by a continuation line (WSP).
-    private static int FieldEnd(ReadOnlySpan<byte> block, int start)
-    {
-        var i = start;
-        while (i < block.Length)
-        {
-            var nl = block[i..].IndexOf((byte)'\n');
-            if (nl < 0)
-            {
-                return block.Length;
-            }
-
-            i += nl + 1;
-            if (i >= block.Length || (block[i] != ' ' && block[i] != '\t'))
-            {
-                return i;
-            }
-        }
-
-        return block.Length;
-    }
 
     private static bool IsName(ReadOnlySpan<byte> name, ReadOnlySpan<byte> expected)
     {
