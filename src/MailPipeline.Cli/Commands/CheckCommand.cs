@@ -35,6 +35,7 @@ internal static class CheckCommand
         };
         var rcpt = new Option<string[]>("--rcpt") { Description = "A RCPT TO address (repeatable).", HelpName = "ADDR", Arity = ArgumentArity.ZeroOrMore };
         var dnsbl = ReputationCommand.DnsblOption();
+        dnsbl.Description = "An RFC 5782 IP block list (repeatable; codes 127.0.0.2-127.0.0.255); a listing blocks (quarantine). Lists from --config keep their own settings.";
         var config = new Option<string?>("--config")
         {
             Description = "A JSON file with the application's configuration sections (Dns, Spf, Dkim, Arc, Reputation, Iprev, Dmarc, AuthenticationResults, Verdict).",
@@ -122,7 +123,13 @@ internal static class CheckCommand
             try
             {
                 options = CheckConfiguration.Load(parse.GetValue(config));
+                var configured = options.Reputation.Zones.Count;
                 ReputationCommand.AddZones(options.Reputation, parse.GetValue(dnsbl));
+                foreach (var zone in options.Reputation.Zones.Skip(configured))
+                {
+                    zone.Blocks = true; // a block list named for this check blocks when it lists the client
+                }
+
                 CheckConfiguration.Validate(options, "the configuration with --dnsbl");
                 authenticator = new MessageAuthenticator(CommonOptions.CreateResolver(parse.GetValue(resolver), options.Dns), options);
             }
