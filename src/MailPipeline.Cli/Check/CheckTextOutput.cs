@@ -13,7 +13,7 @@ internal static class CheckTextOutput
         if (report.Spf is { } spf)
         {
             text.Append($"spf={spf.Result.ToRfc8601()} {spf.Identity}={spf.Domain ?? "(none)"}");
-            AppendReason(text, spf.Mechanism is null ? spf.Reason : $"{spf.Reason}; matched {spf.Mechanism}");
+            AppendReason(text, spf.Reason);
         }
 
         if (report.Dkim.Count == 0)
@@ -76,7 +76,8 @@ internal static class CheckTextOutput
             text.AppendLine(report.AuthenticationResults);
         }
 
-        await output.WriteAsync(text.ToString());
+        // The header fields are folded with CRLF (as they go into a message); a terminal wants its own line ends.
+        await output.WriteAsync(text.ToString().ReplaceLineEndings());
     }
 
     private static void AppendReason(StringBuilder text, string? reason) => text.AppendLine(string.IsNullOrWhiteSpace(reason) ? string.Empty : $" ({reason})");
