@@ -80,11 +80,24 @@ public sealed class MessageAuthenticatorTests
         Assert.StartsWith("dmarc=fail header.from=example.com p=reject", report.Reasons[0], StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = 30_000)]
-    public async Task AggregateAsync_DmarcFailRejectSealedByTrustedArcSealer_DeliversWithOverrideNote()
+    [Theory(Timeout = 30_000)]
+    [InlineData("Verdict")]
+    [InlineData("Arc")]
+    public async Task AggregateAsync_DmarcFailRejectSealedByTrustedArcSealer_DeliversWithOverrideNote(string section)
     {
-        // arrange: a list re-sent the message (SPF fails, the signature broke) but its passing ARC chain vouches.
-        var authenticator = Create(Zone(), o => o.Verdict.TrustedArcSealers = ["lists.example.org"]);
+        // arrange: a list re-sent the message (SPF fails, the signature broke) but its passing ARC chain vouches;
+        // the trusted sealer may be configured in either section.
+        var authenticator = Create(Zone(), o =>
+        {
+            if (section == "Arc")
+            {
+                o.Arc.TrustedSealers.Add("Lists.Example.org");
+            }
+            else
+            {
+                o.Verdict.TrustedArcSealers = ["lists.example.org"];
+            }
+        });
         var envelope = Envelope(OtherClient, "list-bounces@lists.example.org");
         var spf = await authenticator.CheckSpfAsync(envelope with { MailFrom = "alice@example.com" });
         var reputation = await authenticator.CheckReputationAsync(envelope, "example.com");
