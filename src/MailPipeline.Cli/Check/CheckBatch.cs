@@ -21,6 +21,10 @@ internal sealed class CheckBatch(MessageAuthenticator authenticator, int paralle
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallel, 1);
         using var slots = new SemaphoreSlim(parallel);
+
+        // Stops the reader and the running checks when writing fails (e.g. the output pipe closed).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var token = stop.Token;
         var pending = Channel.CreateBounded<Task<(string Line, bool Failed)>>(new BoundedChannelOptions(parallel)
         {
             SingleReader = true,
@@ -33,7 +37,7 @@ internal sealed class CheckBatch(MessageAuthenticator authenticator, int paralle
                 try
                 {
                     var number = 0;
-                    while (await input.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+                    while (await input.ReadLineAsync(token).ConfigureAwait(false) is { } line)
                     {
                         number++;
                         if (string.IsNullOrWhiteSpace(line))
@@ -41,22 +45,22 @@ internal sealed class CheckBatch(MessageAuthenticator authenticator, int paralle
                             continue;
                         }
 
-                        await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                        await slots.WaitAsync(token).ConfigureAwait(false);
                         var lineNumber = number;
                         var work = Task.Run(
                             async () =>
                             {
                                 try
                                 {
-                                    return await EvaluateLineAsync(lineNumber, line, baseDirectory, cancellationToken).ConfigureAwait(false);
+                                    return await EvaluateLineAsync(lineNumber, line, baseDirectory, token).ConfigureAwait(false);
                                 }
                                 finally
                                 {
                                     slots.Release();
                                 }
                             },
-                            cancellationToken);
-                        await pending.Writer.WriteAsync(work, cancellationToken).ConfigureAwait(false);
+                            token);
+                        await pending.Writer.WriteAsync(work, token).ConfigureAwait(false);
                     }
 
                     pending.Writer.Complete();
@@ -67,16 +71,24 @@ internal sealed class CheckBatch(MessageAuthenticator authenticator, int paralle
                     throw;
                 }
             },
-            cancellationToken);
+            token);
 
         var messages = 0;
         var errors = 0;
-        await foreach (var work in pending.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
-            var (text, failed) = await work.ConfigureAwait(false);
-            await output.WriteLineAsync(text.AsMemory(), cancellationToken).ConfigureAwait(false);
-            messages++;
-            errors += failed ? 1 : 0;
+            await foreach (var work in pending.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var (text, failed) = await work.ConfigureAwait(false);
+                await output.WriteLineAsync(text.AsMemory(), cancellationToken).ConfigureAwait(false);
+                messages++;
+                errors += failed ? 1 : 0;
+            }
+        }
+        catch (Exception)
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            throw;
         }
 
         await producer.ConfigureAwait(false);

@@ -199,7 +199,7 @@ internal static class CheckCommand
             }
             catch (IOException ex)
             {
-                await error.WriteLineAsync($"mailpipeline: reading the batch file '{batchFile}' failed: {ex.Message}");
+                await error.WriteLineAsync($"mailpipeline: the batch '{batchFile}' stopped (reading it or writing the results failed): {ex.Message}");
                 return MailPipelineCommand.Failure;
             }
         }

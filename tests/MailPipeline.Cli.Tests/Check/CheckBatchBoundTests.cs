@@ -55,6 +55,41 @@ public sealed class CheckBatchBoundTests
         Directory.Delete(folder, recursive: true);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task RunAsync_OutputFails_SurfacesTheErrorAndWritesNoMore()
+    {
+        // arrange: the consumer of the results goes away (a closed pipe) after three lines of a long batch.
+        var folder = Directory.CreateTempSubdirectory("check-broken-pipe-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, "m.eml"), "From: a@fast.test\r\n\r\nx\r\n");
+        var lines = string.Concat(Enumerable.Repeat("{\"file\":\"m.eml\",\"ip\":\"192.0.2.1\",\"helo\":\"h.test\",\"mailFrom\":\"\"}\n", 500));
+        var authenticator = new MessageAuthenticator(new InMemoryDnsResolver().AddTxt("_dmarc.fast.test", "v=DMARC1; p=none"), new MailAuthenticationOptions());
+        var output = new FailingWriter(3);
+
+        // act
+        var failure = await Record.ExceptionAsync(() => new CheckBatch(authenticator, 2).RunAsync(new StringReader(lines), folder, output, CancellationToken.None));
+
+        // assert
+        Assert.IsType<IOException>(failure);
+        Assert.Equal(3, output.Written);
+        Directory.Delete(folder, recursive: true);
+    }
+
+    private sealed class FailingWriter(int limit) : StringWriter
+    {
+        public int Written { get; private set; }
+
+        public override Task WriteLineAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
+        {
+            if (Written == limit)
+            {
+                throw new IOException("Broken pipe");
+            }
+
+            Written++;
+            return Task.CompletedTask;
+        }
+    }
+
     private sealed class CountingReader(string text) : StringReader(text)
     {
         private int _lines;
