@@ -142,6 +142,7 @@ public sealed partial class MessageAuthenticator
             Iprev = new IprevSummary(reverse.Result, reverse.ValidatedName, reverse.Result == AuthResult.Pass ? null : reverse.Reason),
             IprevEntry = reverse.ToAuthMethodResult(),
             Score = reputation.Score,
+            Blocked = reputation.IsBlocked,
         };
     }
 
@@ -225,10 +226,7 @@ public sealed partial class MessageAuthenticator
             Arc = dkim.ArcEntry,
             ArcSealerDomains = dkim.Arc.Result == AuthResult.Pass && dkim.Arc.Sealer is not null ? [dkim.Arc.Sealer] : [],
             Iprev = reputation.IprevEntry,
-            Reputation = reputation.Zones
-                .Where(z => z.Kind == "block")
-                .Select(z => new ReputationListing(z.Zone, z.Listed, z.Blocking || (!z.Listed && z.Status == "temperror"), z.Codes, z.Meaning, z.Status == "temperror"))
-                .ToArray(),
+            Reputation = ReputationListings(reputation),
             Attempt = attempt,
         });
 
@@ -275,6 +273,37 @@ public sealed partial class MessageAuthenticator
             dmarcStage,
             attempt,
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The block-list answers as the verdict policy sees them. A listing blocks only when the reputation stage
+    /// decided the message is blocked (so an allow-list listing that overrides blocks, and a block threshold
+    /// reached by the score, are honoured); a block list that could not answer counts as a temporary error.
+    /// </summary>
+    private static ReputationListing[] ReputationListings(ReputationStageResult reputation)
+    {
+        var listings = reputation.Zones
+            .Where(z => z.Kind == "block")
+            .Select(z => new ReputationListing(
+                z.Zone,
+                z.Listed,
+                z.Status == "temperror" || (reputation.Blocked && z.Blocking),
+                z.Codes,
+                z.Meaning,
+                z.Status == "temperror"))
+            .ToList();
+        if (reputation.Blocked && !listings.Any(l => l.Listed && l.Blocking))
+        {
+            listings.Add(new ReputationListing(
+                "reputation score",
+                Listed: true,
+                Blocking: true,
+                [],
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"score {reputation.Score} reaches the block threshold"),
+                TempError: false));
+        }
+
+        return [.. listings];
     }
 
     private BudgetedDnsResolver Budget() => new(_resolver, _options.Dns.MessageBudget, _time);

@@ -92,8 +92,11 @@ public sealed record ReputationStageResult
     /// <summary>The combined score of all listings.</summary>
     public double Score { get; init; }
 
-    /// <summary>True when a blocking list or iprev hit a temporary error.</summary>
-    public bool IsTransient => Iprev.Result == AuthResult.TempError || Zones.Any(z => z.Status == "temperror" && z.Blocking);
+    /// <summary>True when the lists decided the message is blocked (a blocking listing not overridden by an allow list, or the score threshold).</summary>
+    public bool Blocked { get; init; }
+
+    /// <summary>True when a block list or iprev hit a temporary error (the aggregator retries on either).</summary>
+    public bool IsTransient => Iprev.Result == AuthResult.TempError || Zones.Any(z => z.Status == "temperror" && z.Kind == "block");
 }
 
 /// <summary>One DNS list's answer for one subject.</summary>

@@ -5,7 +5,7 @@ namespace MailPipeline.Core.Dkim;
 /// <summary>
 /// Finds DKIM keys through the shared DNS layer: a TXT query for <c>selector._domainkey.domain</c>.
 /// DNS answers are cached by the resolver (give it a <see cref="CachingDnsResolver"/>); parsed keys are
-/// cached here by record text, because building an RSA key validates its modulus, which costs far more
+/// cached process-wide by record text, because building an RSA key validates its modulus, which costs far more
 /// than the signature check itself. Timeouts and server failures map to <see cref="DkimKeyStatus.TempError"/>,
 /// NXDOMAIN/NODATA to <see cref="DkimKeyStatus.NotFound"/>.
 /// </summary>
@@ -14,7 +14,11 @@ public sealed class DnsDkimKeyLocator : IDkimKeyLocator
     private const int MaxParsedKeys = 10_000;
     private static readonly System.Globalization.IdnMapping Idn = new() { UseStd3AsciiRules = false };
     private readonly IDnsResolver _resolver;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DkimKeyLookupResult> _parsed = new(StringComparer.Ordinal);
+
+    // Process-wide: parsing is a pure function of the record text, and checkers (with their locators) are created per
+    // message or stage on top of a per-message DNS budget, so a per-instance cache would make every message pay the
+    // RSA key validation (tens of milliseconds) again.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DkimKeyLookupResult> Parsed = new(StringComparer.Ordinal);
 
     /// <summary>Creates a locator.</summary>
     /// <param name="resolver">The resolver (normally the shared caching resolver).</param>
@@ -82,18 +86,18 @@ public sealed class DnsDkimKeyLocator : IDkimKeyLocator
 
     private DkimKeyLookupResult Parse(string text)
     {
-        if (_parsed.TryGetValue(text, out var cached))
+        if (Parsed.TryGetValue(text, out var cached))
         {
             return cached;
         }
 
         var parsed = DkimPublicKey.Parse(text);
-        if (_parsed.Count >= MaxParsedKeys)
+        if (Parsed.Count >= MaxParsedKeys)
         {
-            _parsed.Clear(); // crude but bounded: keys are re-parsed after a flood of distinct records
+            Parsed.Clear(); // crude but bounded: keys are re-parsed after a flood of distinct records
         }
 
-        _parsed[text] = parsed;
+        Parsed[text] = parsed;
         return parsed;
     }
 
