@@ -32,14 +32,13 @@ public sealed partial class ReconcileFunction
     /// <summary>Runs one sweep.</summary>
     /// <param name="timer">The timer's schedule information.</param>
     /// <param name="cancellationToken">Signalled when the host shuts down.</param>
-    /// <returns>How many messages were re-driven or routed.</returns>
+    /// <returns>A task that completes once the sweep is done.</returns>
     [Function(nameof(ReconcileFunction))]
-    public async Task<int> RunAsync([TimerTrigger(Schedule)] TimerInfo timer, CancellationToken cancellationToken)
+    public async Task RunAsync([TimerTrigger(Schedule)] TimerInfo timer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(timer);
         int count = await _reconciler.SweepAsync(startup: false, cancellationToken);
         Log.Swept(_logger, count, timer.IsPastDue);
-        return count;
     }
 
     private static partial class Log
