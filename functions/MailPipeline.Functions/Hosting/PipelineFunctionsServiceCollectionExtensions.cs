@@ -35,7 +35,7 @@ public static class PipelineFunctionsServiceCollectionExtensions
             .Configure(options => BindAuthentication(configuration, options))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<MailAuthenticationOptions>, MailAuthenticationOptionsValidator>();
-        services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AzureConnectionCheck>()
             .Validate(_ => AzureConnections.HasStorage(configuration), $"Set {AzureConnections.StorageConnectionName} (a connection string) or {AzureConnections.StorageConnectionName}__blobServiceUri.")
             .Validate(_ => AzureConnections.HasServiceBus(configuration), $"Set {AzureConnections.ServiceBusConnectionName} (a connection string) or {AzureConnections.ServiceBusConnectionName}__fullyQualifiedNamespace.")
