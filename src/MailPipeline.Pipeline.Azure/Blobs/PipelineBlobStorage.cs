@@ -11,7 +11,7 @@ namespace MailPipeline.Pipeline.Azure.Blobs;
 public sealed class PipelineBlobStorage
 {
     private readonly bool _createContainers;
-    private readonly Lazy<Task> _created;
+    private Task? _created;
 
     /// <summary>Creates the accessor.</summary>
     /// <param name="service">The blob service client.</param>
@@ -23,7 +23,6 @@ public sealed class PipelineBlobStorage
         Service = service;
         Names = names ?? PipelineContainerNames.Default;
         _createContainers = createContainers;
-        _created = new Lazy<Task>(CreateAllAsync, LazyThreadSafetyMode.ExecutionAndPublication);
         Raw = service.GetBlobContainerClient(Names.Raw);
         Results = service.GetBlobContainerClient(Names.Results);
         Verdicts = service.GetBlobContainerClient(Names.Verdicts);
@@ -52,7 +51,10 @@ public sealed class PipelineBlobStorage
     /// <summary>Quarantined messages.</summary>
     public BlobContainerClient Quarantine { get; }
 
-    /// <summary>Creates the containers once when configured to (otherwise returns at once).</summary>
+    /// <summary>
+    /// Creates the containers once when configured to (otherwise returns at once). A failed creation (the account
+    /// unreachable) is not remembered: the next call tries again.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the wait (not the shared creation).</param>
     /// <returns>A task that completes once the containers exist.</returns>
     public Task EnsureContainersAsync(CancellationToken cancellationToken = default)
@@ -62,7 +64,14 @@ public sealed class PipelineBlobStorage
             return Task.CompletedTask;
         }
 
-        var task = _created.Value;
+        var task = Volatile.Read(ref _created);
+        if (task is null || task.IsFaulted || task.IsCanceled)
+        {
+            var fresh = CreateAllAsync();
+            var seen = Interlocked.CompareExchange(ref _created, fresh, task);
+            task = ReferenceEquals(seen, task) ? fresh : seen!;
+        }
+
         return task.IsCompletedSuccessfully ? task : task.WaitAsync(cancellationToken);
     }
 

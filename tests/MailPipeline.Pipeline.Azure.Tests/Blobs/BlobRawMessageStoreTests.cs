@@ -194,4 +194,29 @@ public sealed class BlobRawMessageStoreTests(AzuriteFixture azurite)
         Assert.False(ready);
         Assert.True(await new BlobRawMessageStore(TestMail.Storage(azurite)).IsReadyAsync());
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task EnsureContainersAsync_AccountDownThenBack_FailureIsNotRememberedAndTheNextCallCreates()
+    {
+        // arrange
+        string prefix = "r" + Guid.NewGuid().ToString("N")[..10];
+        var names = new PipelineContainerNames(prefix + "-raw", prefix + "-results", prefix + "-verdicts", prefix + "-deliver", prefix + "-quarantine");
+        var storage = new PipelineBlobStorage(new BlobServiceClient(azurite.ConnectionString, new BlobClientOptions { Retry = { MaxRetries = 0 } }), names, createContainers: true);
+        azurite.Stop();
+
+        // act
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => storage.EnsureContainersAsync());
+        }
+        finally
+        {
+            await azurite.StartAsync();
+        }
+
+        await storage.EnsureContainersAsync();
+
+        // assert
+        Assert.True(await storage.Quarantine.ExistsAsync());
+    }
 }
