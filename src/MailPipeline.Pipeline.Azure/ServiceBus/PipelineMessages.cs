@@ -75,7 +75,7 @@ public static class PipelineMessages
             throw new PoisonMessageException(PoisonMessageException.UnknownTarget, $"'{ServiceBusEntityNames.TargetProperty}' is '{Echo(target)}'; expected 'all' or a check stage.");
         }
 
-        int attempt = message.ApplicationProperties.TryGetValue(AttemptProperty, out var a) && a is int n && n >= 1 ? n : 1;
+        int attempt = message.ApplicationProperties.TryGetValue(AttemptProperty, out var a) ? ReadAttempt(a) : 1;
         return new StageRequest(ReadEnvelope(message.Body), target, attempt);
     }
 
@@ -178,6 +178,25 @@ public static class PipelineMessages
         message.ApplicationProperties["container"] = container;
         message.ApplicationProperties["blobName"] = messageId + ".eml";
         return message;
+    }
+
+    // AMQP keeps an int an int, but a message resubmitted by other tools may carry a long or a string.
+    private static int ReadAttempt(object? value)
+    {
+        long attempt = value switch
+        {
+            int i => i,
+            long l => l,
+            short s => s,
+            string text when long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long parsed) => parsed,
+            _ => 0,
+        };
+        if (attempt is < 1 or > 1000)
+        {
+            throw new PoisonMessageException(PoisonMessageException.UnparseableEnvelope, $"'{AttemptProperty}' is '{Echo(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "")}'; expected a number from 1 to 1000.");
+        }
+
+        return (int)attempt;
     }
 
     private static string Echo(string value)
