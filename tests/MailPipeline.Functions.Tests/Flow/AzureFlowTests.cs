@@ -49,6 +49,7 @@ public sealed class AzureFlowTests : IAsyncLifetime
             ["Edge:Port"] = "0",
             ["Edge:AcceptedDomains:0"] = "ours.test",
             ["Edge:ReverseDnsLookup"] = "false",
+            ["Pipeline:RetryBaseDelay"] = "00:00:01",
         };
 
         var edge = Host.CreateApplicationBuilder();
@@ -67,7 +68,9 @@ public sealed class AzureFlowTests : IAsyncLifetime
             .AddTxt("example.com", "v=spf1 ip4:127.0.0.1 -all")
             .AddTxt("_dmarc.example.com", "v=DMARC1; p=reject")
             .AddTxt("forged.example", "v=spf1 -all")
-            .AddTxt("_dmarc.forged.example", "v=DMARC1; p=reject"));
+            .AddTxt("_dmarc.forged.example", "v=DMARC1; p=reject")
+            .AddTxt("flaky.example", "v=spf1 ip4:127.0.0.1 -all")
+            .Fail("_dmarc.flaky.example", DnsStatus.ServerFailure));
         _functions = services.BuildServiceProvider();
         _client = new ServiceBusClient(_broker.ConnectionString);
     }
@@ -132,6 +135,48 @@ public sealed class AzureFlowTests : IAsyncLifetime
         Assert.Equal(2, _broker.GetMessages("mail-routed/Subscriptions/audit").Count);
         Assert.Empty(_broker.GetMessages("mail-received/Subscriptions/spf/$deadletterqueue"));
         Assert.Empty(_broker.RefusedRequests);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Flow_DmarcTempError_AggregatorSchedulesARetryForTheDmarcSubscriptionOnly()
+    {
+        // arrange
+        await SendAsync("carol@flaky.example", "Later", withForgedResults: false);
+        var functions = new (string Subscription, Func<ServiceBusReceivedMessage, ServiceBusMessageActions, Task> Run)[]
+        {
+            ("spf", (m, a) => ActivatorUtilities.CreateInstance<SpfFunction>(_functions).RunAsync(m, a, CancellationToken.None)),
+            ("dkim", (m, a) => ActivatorUtilities.CreateInstance<DkimFunction>(_functions).RunAsync(m, a, CancellationToken.None)),
+            ("reputation", (m, a) => ActivatorUtilities.CreateInstance<ReputationFunction>(_functions).RunAsync(m, a, CancellationToken.None)),
+            ("dmarc", (m, a) => ActivatorUtilities.CreateInstance<DmarcFunction>(_functions).RunAsync(m, a, CancellationToken.None)),
+        };
+        foreach (var (subscription, run) in functions)
+        {
+            await using var receiver = _client.CreateReceiver("mail-received", subscription);
+            await DrainAsync(receiver, 1, run);
+        }
+
+        // act
+        await using (var receiver = _client.CreateReceiver("check-completed"))
+        {
+            var aggregate = ActivatorUtilities.CreateInstance<AggregateFunction>(_functions);
+            await DrainAsync(receiver, 4, (m, a) => aggregate.RunAsync(m, a, CancellationToken.None));
+        }
+
+        await using var dmarc = _client.CreateReceiver("mail-received", "dmarc");
+        var retry = await dmarc.ReceiveMessageAsync(TimeSpan.FromSeconds(20));
+
+        // assert
+        Assert.NotNull(retry);
+        Assert.Equal("dmarc", retry.ApplicationProperties["target"]);
+        Assert.Equal(2, retry.ApplicationProperties["attempt"]);
+        Assert.EndsWith("-dmarc-2", retry.MessageId, StringComparison.Ordinal);
+        foreach (string other in new[] { "spf", "dkim", "reputation" })
+        {
+            Assert.Empty(_broker.GetMessages($"mail-received/Subscriptions/{other}"));
+        }
+
+        var service = new BlobServiceClient(_azurite.ConnectionString);
+        Assert.False(await service.GetBlobContainerClient("verdicts").GetBlobsAsync().AnyAsync());
     }
 
     private async Task SendAsync(string from, string subject, bool withForgedResults)
