@@ -45,6 +45,53 @@ internal static partial class DurableFile
         return length;
     }
 
+    /// <summary>
+    /// Writes <paramref name="content"/> to <paramref name="path"/> only if no file has that name: the temporary
+    /// file is fsynced, then linked to the final name without overwrite (link(2) fails on an existing name),
+    /// so two racing writers produce exactly one file, and a crash leaves either nothing or the whole file.
+    /// </summary>
+    /// <returns>True when this call created the file; false when it already existed.</returns>
+    public static async Task<bool> TryCreateAsync(string path, ReadOnlyMemory<byte> content, string tempFolder, CancellationToken cancellationToken)
+    {
+        if (File.Exists(path))
+        {
+            return false;
+        }
+
+        string temp = Path.Combine(tempFolder, Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+            {
+                await file.WriteAsync(content, cancellationToken).ConfigureAwait(false);
+                file.Flush(flushToDisk: true);
+            }
+
+            try
+            {
+                File.Move(temp, path, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                return false; // another writer won the race
+            }
+        }
+        finally
+        {
+            TryDelete(temp);
+        }
+
+        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return true;
+    }
+
+    /// <summary>Writes bytes to <paramref name="path"/> durably and atomically, replacing any file there.</summary>
+    public static async Task WriteAsync(string path, ReadOnlyMemory<byte> content, string tempFolder, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(content.ToArray(), writable: false);
+        await WriteAsync(path, stream, tempFolder, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Deletes a file if present and makes the deletion durable.</summary>
     public static void Delete(string path)
     {
@@ -59,7 +106,10 @@ internal static partial class DurableFile
     {
         try
         {
-            File.Delete(path);
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+            }
         }
         catch (IOException)
         {

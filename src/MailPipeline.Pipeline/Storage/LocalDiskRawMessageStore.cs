@@ -10,7 +10,7 @@ namespace MailPipeline.Pipeline.Storage;
 /// nothing under the final name. The envelope is written after the message, so an envelope always has
 /// its message.
 /// </summary>
-public sealed class LocalDiskRawMessageStore : IRawMessageStore
+public sealed class LocalDiskRawMessageStore : IRawMessageStore, IRawMessageInventory
 {
     private const string MessageExtension = ".eml";
     private const string EnvelopeExtension = ".json";
@@ -94,6 +94,17 @@ public sealed class LocalDiskRawMessageStore : IRawMessageStore
             .Select(p => System.IO.Path.GetFileNameWithoutExtension(p))
             .Order(StringComparer.Ordinal)
             .ToList();
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<string> ListMessageIdsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        foreach (string id in ListMessageIds())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return id;
+        }
+    }
 
     /// <inheritdoc />
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken = default)

@@ -1,0 +1,273 @@
+using System.Text;
+using System.Text.Json;
+using MailPipeline.Core.Authentication;
+using MailPipeline.Core.AuthenticationResults;
+using MailPipeline.Pipeline.Contracts;
+using MailPipeline.Pipeline.Ports;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MailPipeline.Pipeline.Processing;
+
+/// <summary>
+/// The fan-in: once the four stage results of a message are stored (and none is a temporary error still
+/// owed a retry), aggregates them (<see cref="MessageAuthenticator.AggregateAsync"/>), stores the verdict
+/// with an atomic create-if-absent, and routes the final message (exact received bytes, forged
+/// Authentication-Results for our authserv-id removed, ours and Received-SPF prepended) by the stored
+/// verdict. Any number of concurrent or repeated calls for one message yield one verdict and one copy.
+/// </summary>
+public sealed partial class Aggregator
+{
+    private readonly MessageAuthenticator _authenticator;
+    private readonly IRawMessageStore _raw;
+    private readonly IStageResultStore _results;
+    private readonly IVerdictStore _verdicts;
+    private readonly IRoutedMailStore _routed;
+    private readonly IStageDispatcher _dispatcher;
+    private readonly PipelineOptions _options;
+    private readonly int _maxAttempts;
+    private readonly PipelineMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the aggregator.</summary>
+    /// <param name="authenticator">The checks (DMARC evaluation, verdict policy, header composition).</param>
+    /// <param name="maxAttempts">How many attempts a stage with a temporary error gets before the policy decides (the verdict policy's <c>MaxTempErrorAttempts</c>).</param>
+    /// <param name="raw">The raw messages and envelopes.</param>
+    /// <param name="results">The stage results.</param>
+    /// <param name="verdicts">The verdicts.</param>
+    /// <param name="routed">The deliver/quarantine copies.</param>
+    /// <param name="dispatcher">The transport, for retries.</param>
+    /// <param name="options">The pipeline options (retry backoff).</param>
+    /// <param name="metrics">The metrics.</param>
+    /// <param name="logger">The logger.</param>
+    /// <param name="time">The clock.</param>
+    public Aggregator(
+        MessageAuthenticator authenticator,
+        int maxAttempts,
+        IRawMessageStore raw,
+        IStageResultStore results,
+        IVerdictStore verdicts,
+        IRoutedMailStore routed,
+        IStageDispatcher dispatcher,
+        PipelineOptions options,
+        PipelineMetrics metrics,
+        ILogger<Aggregator>? logger = null,
+        TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(authenticator);
+        ArgumentNullException.ThrowIfNull(raw);
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(verdicts);
+        ArgumentNullException.ThrowIfNull(routed);
+        ArgumentNullException.ThrowIfNull(dispatcher);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        _authenticator = authenticator;
+        _maxAttempts = maxAttempts;
+        _raw = raw;
+        _results = results;
+        _verdicts = verdicts;
+        _routed = routed;
+        _dispatcher = dispatcher;
+        _options = options;
+        _metrics = metrics;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Raised once per message by the call that stored its verdict.</summary>
+    public event EventHandler<MessageRoutedEventArgs>? MessageRouted;
+
+    /// <summary>Handles "stage completed": schedules a retry for a temporary error, aggregates when all results are in.</summary>
+    /// <param name="completion">The completion.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>A task that completes once the message is routed, or once nothing more can be done yet.</returns>
+    public async Task OnStageCompletedAsync(StageCompletion completion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(completion);
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["MessageId"] = completion.MessageId });
+        var existing = await _verdicts.GetAsync(completion.MessageId, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            await EnsureRoutedAsync(existing, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var envelope = await _raw.ReadEnvelopeAsync(completion.MessageId, cancellationToken).ConfigureAwait(false);
+        if (envelope is null)
+        {
+            Log.NoEnvelope(_logger, completion.MessageId);
+            return;
+        }
+
+        if (completion.IsTransient && completion.Attempt < _maxAttempts)
+        {
+            await ScheduleRetryAsync(envelope, completion.Stage, completion.Attempt + 1, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await TryAggregateAsync(envelope, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Aggregates a message if its four results are stored and final; otherwise does nothing. Used by the
+    /// completion handler and by reconciliation.
+    /// </summary>
+    /// <param name="envelope">The message's envelope.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The stored verdict, or null when results are still missing or owed a retry.</returns>
+    public async Task<StoredVerdict?> TryAggregateAsync(MailEnvelope envelope, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        string id = envelope.MessageId;
+        var spf = await LoadAsync<SpfStageResult>(id, StageNames.Spf, cancellationToken).ConfigureAwait(false);
+        var dkim = await LoadAsync<DkimStageResult>(id, StageNames.Dkim, cancellationToken).ConfigureAwait(false);
+        var reputation = await LoadAsync<ReputationStageResult>(id, StageNames.Reputation, cancellationToken).ConfigureAwait(false);
+        var dmarc = await LoadAsync<DmarcStageResult>(id, StageNames.Dmarc, cancellationToken).ConfigureAwait(false);
+        if (spf is null || dkim is null || reputation is null || dmarc is null)
+        {
+            return null;
+        }
+
+        var all = new (string Stage, bool Transient, int Attempt)[]
+        {
+            (spf.Stage, spf.IsTransient, spf.Attempt),
+            (dkim.Stage, dkim.IsTransient, dkim.Attempt),
+            (reputation.Stage, reputation.IsTransient, reputation.Attempt),
+            (dmarc.Stage, dmarc.IsTransient, dmarc.Attempt),
+        };
+        if (all.Any(s => s.Transient && s.Attempt < _maxAttempts))
+        {
+            return null; // a retry is scheduled; its completion aggregates
+        }
+
+        int attempt = all.Max(s => s.Attempt);
+        var report = await _authenticator.AggregateAsync(spf.Result, dkim.Result, reputation.Result, dmarc.Result, attempt, cancellationToken).ConfigureAwait(false);
+        report = report with { MessageId = id };
+        if (report.Action == "retry")
+        {
+            // The aggregation's own DNS (DMARC evaluation) failed: run DMARC discovery (and any transient stage) again.
+            foreach (string stage in all.Where(s => s.Transient).Select(s => s.Stage).Append(StageNames.Dmarc).Distinct())
+            {
+                await ScheduleRetryAsync(envelope, stage, attempt + 1, cancellationToken).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+
+        var action = report.Action == "deliver" ? RouteAction.Deliver : RouteAction.Quarantine;
+        byte[] document = JsonSerializer.SerializeToUtf8Bytes(report, AuthenticationReport.JsonOptions);
+        var creation = await _verdicts.TryCreateAsync(new StoredVerdict(id, action, document), cancellationToken).ConfigureAwait(false);
+        await RouteAsync(creation.Verdict, envelope, cancellationToken).ConfigureAwait(false);
+        if (creation.Created)
+        {
+            var latency = (report.DecidedAt ?? _time.GetUtcNow()) - envelope.ReceivedAt;
+            _metrics.MessageRouted(action, latency);
+            Log.Routed(_logger, id, report.Action, report.Dmarc?.Domain, latency.TotalMilliseconds);
+            MessageRouted?.Invoke(this, new MessageRoutedEventArgs(envelope, action, report, latency));
+        }
+
+        return creation.Verdict;
+    }
+
+    /// <summary>Routes a stored verdict's message unless a routed copy already exists (after a crash between verdict and copy).</summary>
+    /// <param name="verdict">The stored verdict.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>A task that completes once the message is in its folder.</returns>
+    public async Task EnsureRoutedAsync(StoredVerdict verdict, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(verdict);
+        if (await _routed.FindAsync(verdict.MessageId, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return;
+        }
+
+        var envelope = await _raw.ReadEnvelopeAsync(verdict.MessageId, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Message {verdict.MessageId} has a verdict but no stored envelope.");
+        await RouteAsync(verdict, envelope, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RouteAsync(StoredVerdict verdict, MailEnvelope envelope, CancellationToken cancellationToken)
+    {
+        var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)
+            ?? throw new JsonException($"The verdict of {verdict.MessageId} is empty.");
+        byte[] raw;
+        var stream = await _raw.OpenMessageAsync(envelope.RawMessageReference, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            raw = buffer.ToArray();
+        }
+
+        byte[] final = ComposeFinalMessage(raw, _authenticator.AuthServId, report);
+        using var content = new MemoryStream(final, writable: false);
+        await _routed.RouteAsync(verdict.MessageId, verdict.Action, content, verdict.Document, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The delivered form of a message: our <c>Authentication-Results</c> and <c>Received-SPF</c> fields,
+    /// then the exact received bytes without the Authentication-Results fields that claim our authserv-id
+    /// (RFC 8601 §5).
+    /// </summary>
+    /// <param name="raw">The exact received bytes.</param>
+    /// <param name="authServId">Our authserv-id.</param>
+    /// <param name="report">The verdict document.</param>
+    /// <returns>The final message bytes.</returns>
+    public static byte[] ComposeFinalMessage(ReadOnlySpan<byte> raw, string authServId, AuthenticationReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        byte[] cleaned = ForgedAuthenticationResultsRemover.Remove(raw, authServId, out _);
+        var prefix = new StringBuilder();
+        if (report.AuthenticationResults is { Length: > 0 } ar)
+        {
+            prefix.Append(WithCrlf(ar));
+        }
+
+        if (report.ReceivedSpf is { Length: > 0 } spf)
+        {
+            prefix.Append(WithCrlf(spf));
+        }
+
+        byte[] head = Encoding.UTF8.GetBytes(prefix.ToString());
+        var final = new byte[head.Length + cleaned.Length];
+        head.CopyTo(final, 0);
+        cleaned.CopyTo(final, head.Length);
+        return final;
+    }
+
+    private static string WithCrlf(string field)
+    {
+        // Fold lines may be LF or CRLF in the composed text; the message uses CRLF.
+        string normalised = field.Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal);
+        return normalised + "\r\n";
+    }
+
+    private async Task ScheduleRetryAsync(MailEnvelope envelope, string stage, int attempt, CancellationToken cancellationToken)
+    {
+        var delay = _options.RetryDelay(attempt);
+        _metrics.RetryScheduled();
+        Log.RetryScheduled(_logger, stage, attempt, delay.TotalSeconds);
+        await _dispatcher.ScheduleAsync(new StageRequest(envelope, stage, attempt), _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<StageResultDocument<T>?> LoadAsync<T>(string id, string stage, CancellationToken cancellationToken)
+    {
+        byte[]? json = await _results.GetAsync(id, stage, cancellationToken).ConfigureAwait(false);
+        return json is null ? null : StageResultDocument<T>.Parse(json);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 810, Level = LogLevel.Information, Message = "Message {MessageId} routed to {Action} (From {FromDomain}), {LatencyMs} ms after acceptance")]
+        public static partial void Routed(ILogger logger, string messageId, string action, string? fromDomain, double latencyMs);
+
+        [LoggerMessage(EventId = 811, Level = LogLevel.Information, Message = "Stage {Stage} retry {Attempt} scheduled in {DelaySeconds} s after a temporary error")]
+        public static partial void RetryScheduled(ILogger logger, string stage, int attempt, double delaySeconds);
+
+        [LoggerMessage(EventId = 812, Level = LogLevel.Error, Message = "Message {MessageId} completed a stage but has no stored envelope")]
+        public static partial void NoEnvelope(ILogger logger, string messageId);
+    }
+}

@@ -1,0 +1,183 @@
+using System.Net;
+using System.Text.Json;
+using MailPipeline.Core;
+using MailPipeline.Core.Authentication;
+using MailPipeline.Core.Dkim;
+using MailPipeline.Pipeline.Contracts;
+using MailPipeline.Pipeline.Ports;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MailPipeline.Pipeline.Processing;
+
+/// <summary>
+/// Runs one check stage for one message and stores its result, then tells the aggregator. Each stage reads
+/// only what it needs (SPF: the envelope; DMARC and reputation: the header block; DKIM: the whole message,
+/// once). Idempotent: a stored result is reused unless it is a temporary error from an earlier attempt.
+/// </summary>
+public sealed partial class StageRunner
+{
+    private readonly MessageAuthenticator _authenticator;
+    private readonly IRawMessageStore _raw;
+    private readonly IStageResultStore _results;
+    private readonly IStageDispatcher _dispatcher;
+    private readonly PipelineMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the runner.</summary>
+    /// <param name="authenticator">The checks.</param>
+    /// <param name="raw">Where the raw messages are.</param>
+    /// <param name="results">Where stage results are stored.</param>
+    /// <param name="dispatcher">The transport that carries completions to the aggregator.</param>
+    /// <param name="metrics">The metrics.</param>
+    /// <param name="logger">The logger.</param>
+    /// <param name="time">The clock.</param>
+    public StageRunner(MessageAuthenticator authenticator, IRawMessageStore raw, IStageResultStore results, IStageDispatcher dispatcher, PipelineMetrics metrics, ILogger<StageRunner>? logger = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(authenticator);
+        ArgumentNullException.ThrowIfNull(raw);
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(dispatcher);
+        ArgumentNullException.ThrowIfNull(metrics);
+        _authenticator = authenticator;
+        _raw = raw;
+        _results = results;
+        _dispatcher = dispatcher;
+        _metrics = metrics;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Runs the requested stage (or all four, for <see cref="StageNames.All"/>), stores and announces the results.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancels the run (host shutdown); the request is then re-driven later.</param>
+    /// <returns>A task that completes once every requested result is stored and announced.</returns>
+    /// <exception cref="ArgumentException">The stage name is unknown.</exception>
+    public async Task RunAsync(StageRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Stage == StageNames.All)
+        {
+            await Task.WhenAll(StageNames.Checks.Select(s => RunOneAsync(request with { Stage = s }, cancellationToken))).ConfigureAwait(false);
+            return;
+        }
+
+        if (!StageNames.IsCheck(request.Stage))
+        {
+            throw new ArgumentException($"Unknown stage '{request.Stage}'.", nameof(request));
+        }
+
+        await RunOneAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunOneAsync(StageRequest request, CancellationToken cancellationToken)
+    {
+        var envelope = request.Envelope;
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["MessageId"] = envelope.MessageId, ["Stage"] = request.Stage });
+        byte[]? existing = await _results.GetAsync(envelope.MessageId, request.Stage, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            var header = StageResultDocument<JsonElement>.Parse(existing);
+            if (!header.IsTransient || header.Attempt >= request.Attempt)
+            {
+                Log.Reused(_logger, request.Stage, header.Attempt);
+                await _dispatcher.CompletedAsync(new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var (document, transient, word) = await EvaluateAsync(request, cancellationToken).ConfigureAwait(false);
+        await _results.PutAsync(envelope.MessageId, request.Stage, document, cancellationToken).ConfigureAwait(false);
+        _metrics.StageResult(request.Stage, word);
+        if (transient)
+        {
+            Log.TempError(_logger, request.Stage, request.Attempt);
+        }
+
+        await _dispatcher.CompletedAsync(new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<(byte[] Document, bool Transient, string Word)> EvaluateAsync(StageRequest request, CancellationToken cancellationToken)
+    {
+        var envelope = request.Envelope;
+        switch (request.Stage)
+        {
+            case StageNames.Spf:
+            {
+                var spf = await _authenticator.CheckSpfAsync(ToAuthenticationEnvelope(envelope), cancellationToken).ConfigureAwait(false);
+                return (Wrap(request, spf.IsTransient, spf), spf.IsTransient, spf.Result.ToRfc8601());
+            }
+
+            case StageNames.Dkim:
+            {
+                byte[] bytes = await ReadAllAsync(envelope, cancellationToken).ConfigureAwait(false);
+                var dkim = await _authenticator.CheckDkimAsync(RawMessage.Parse(bytes), cancellationToken).ConfigureAwait(false);
+                string word = dkim.Signatures.Count == 0 ? "none" : dkim.Signatures.Any(s => s.Result == AuthResult.Pass) ? "pass" : dkim.Signatures[0].Result.ToRfc8601();
+                return (Wrap(request, dkim.IsTransient, dkim), dkim.IsTransient, word);
+            }
+
+            case StageNames.Reputation:
+            {
+                byte[] header = await ReadHeaderAsync(envelope, cancellationToken).ConfigureAwait(false);
+                string? fromDomain = _authenticator.ExtractFrom(header).Domain;
+                var reputation = await _authenticator.CheckReputationAsync(ToAuthenticationEnvelope(envelope), fromDomain, cancellationToken).ConfigureAwait(false);
+                string word = reputation.IsTransient ? "temperror" : reputation.Zones.Any(z => z.Blocking) ? "listed" : "clean";
+                return (Wrap(request, reputation.IsTransient, reputation), reputation.IsTransient, word);
+            }
+
+            default:
+            {
+                byte[] header = await ReadHeaderAsync(envelope, cancellationToken).ConfigureAwait(false);
+                var dmarc = await _authenticator.DiscoverDmarcAsync(header, cancellationToken).ConfigureAwait(false);
+                string word = dmarc.IsTransient ? "temperror" : dmarc.FromDomain is null ? "permerror" : dmarc.Policy ?? "none";
+                return (Wrap(request, dmarc.IsTransient, dmarc), dmarc.IsTransient, word);
+            }
+        }
+    }
+
+    private byte[] Wrap<T>(StageRequest request, bool transient, T result) =>
+        new StageResultDocument<T>(request.Stage, request.Attempt, transient, _time.GetUtcNow(), result).ToUtf8Json();
+
+    private async Task<byte[]> ReadAllAsync(MailEnvelope envelope, CancellationToken cancellationToken)
+    {
+        var stream = await _raw.OpenMessageAsync(envelope.RawMessageReference, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var buffer = new MemoryStream(envelope.Size > 0 && envelope.Size < int.MaxValue ? (int)envelope.Size : 64 * 1024);
+            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return buffer.GetBuffer().AsSpan(0, (int)buffer.Length).ToArray();
+        }
+    }
+
+    private async Task<byte[]> ReadHeaderAsync(MailEnvelope envelope, CancellationToken cancellationToken)
+    {
+        var stream = await _raw.OpenMessageAsync(envelope.RawMessageReference, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            return await HeaderBlockReader.ReadAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The SPF/reputation inputs of an envelope.</summary>
+    /// <param name="envelope">The stored envelope.</param>
+    /// <returns>The authentication envelope.</returns>
+    public static AuthenticationEnvelope ToAuthenticationEnvelope(MailEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        return new AuthenticationEnvelope(
+            IPAddress.Parse(envelope.ClientAddress),
+            envelope.Helo,
+            string.IsNullOrEmpty(envelope.MailFrom) ? null : envelope.MailFrom,
+            envelope.Recipients);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 800, Level = LogLevel.Debug, Message = "Stage {Stage}: stored result of attempt {Attempt} reused")]
+        public static partial void Reused(ILogger logger, string stage, int attempt);
+
+        [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "Stage {Stage}: temporary error on attempt {Attempt}")]
+        public static partial void TempError(ILogger logger, string stage, int attempt);
+    }
+}

@@ -1,0 +1,115 @@
+using MailPipeline.Pipeline.Contracts;
+using MailPipeline.Pipeline.Ports;
+
+namespace MailPipeline.Pipeline.Storage;
+
+/// <summary>
+/// <see cref="IRoutedMailStore"/> on <c>deliver/</c> and <c>quarantine/</c>: the verdict document
+/// <c>&lt;id&gt;.json</c> is written first and the message <c>&lt;id&gt;.eml</c> last, both atomically
+/// and fsynced, so a present <c>.eml</c> always has its document. Rewriting the same id replaces the files
+/// with the same content.
+/// </summary>
+public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
+{
+    private readonly LocalDataLayout _layout;
+    private readonly SemaphoreSlim _release = new(1, 1);
+
+    /// <summary>Creates the store.</summary>
+    /// <param name="layout">The data directory.</param>
+    public LocalDiskRoutedMailStore(LocalDataLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        _layout = layout;
+    }
+
+    /// <inheritdoc />
+    public async Task RouteAsync(string messageId, RouteAction action, Stream finalMessage, ReadOnlyMemory<byte> verdictDocument, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(finalMessage);
+        string folder = _layout.FolderOf(action);
+        string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
+        await DurableFile.WriteAsync(Path.Combine(folder, id + ".json"), verdictDocument, _layout.Temp, cancellationToken).ConfigureAwait(false);
+        await DurableFile.WriteAsync(Path.Combine(folder, id + ".eml"), finalMessage, _layout.Temp, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task<RoutedMessage?> FindAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
+        foreach (var action in new[] { RouteAction.Deliver, RouteAction.Quarantine })
+        {
+            var file = new FileInfo(Path.Combine(_layout.FolderOf(action), id + ".eml"));
+            if (file.Exists)
+            {
+                return Task.FromResult<RoutedMessage?>(new RoutedMessage(id, action, file.Length, file.LastWriteTimeUtc));
+            }
+        }
+
+        return Task.FromResult<RoutedMessage?>(null);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<RoutedMessage>> ListAsync(RouteAction action, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<RoutedMessage> list = new DirectoryInfo(_layout.FolderOf(action))
+            .EnumerateFiles("*.eml")
+            .Select(f => new RoutedMessage(Path.GetFileNameWithoutExtension(f.Name), action, f.Length, f.LastWriteTimeUtc))
+            .OrderBy(m => m.MessageId, StringComparer.Ordinal)
+            .ToList();
+        return Task.FromResult(list);
+    }
+
+    /// <inheritdoc />
+    public Task<Stream> OpenMessageAsync(string messageId, RouteAction action, CancellationToken cancellationToken = default)
+    {
+        string path = Path.Combine(_layout.FolderOf(action), LocalDataLayout.SafeName(messageId, nameof(messageId)) + ".eml");
+        Stream stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
+        return Task.FromResult(stream);
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]?> ReadVerdictDocumentAsync(string messageId, RouteAction action, CancellationToken cancellationToken = default)
+    {
+        string path = Path.Combine(_layout.FolderOf(action), LocalDataLayout.SafeName(messageId, nameof(messageId)) + ".json");
+        try
+        {
+            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ReleaseAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
+        string eml = Path.Combine(_layout.Quarantine, id + ".eml");
+        string json = Path.Combine(_layout.Quarantine, id + ".json");
+        await _release.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!File.Exists(eml))
+            {
+                return false;
+            }
+
+            // Document first, message last (the .eml marks the copy complete), then remove the quarantined copy.
+            if (File.Exists(json))
+            {
+                File.Copy(json, Path.Combine(_layout.Deliver, id + ".json"), overwrite: true);
+            }
+
+            File.Move(eml, Path.Combine(_layout.Deliver, id + ".eml"), overwrite: true);
+            DurableFile.SyncDirectory(_layout.Deliver);
+            DurableFile.Delete(json);
+            DurableFile.SyncDirectory(_layout.Quarantine);
+            return true;
+        }
+        finally
+        {
+            _release.Release();
+        }
+    }
+}
