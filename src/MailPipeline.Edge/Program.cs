@@ -18,6 +18,14 @@ builder.Services.AddSingleton<IDnsResolver>(sp =>
 // Blob Storage + Service Bus when PipelineStorage and ServiceBusConnection are configured; else the local spool.
 builder.Services.TryAddAzureEdgeAdapters(builder.Configuration);
 builder.Services.AddSmtpEdge();
+// The deployment sets one authserv-id for the edge and the Functions (infra/app-settings.json: MailPipeline__AuthServId).
+builder.Services.PostConfigure<EdgeOptions>(edge =>
+{
+    if (string.IsNullOrWhiteSpace(edge.AuthServId) && builder.Configuration["MailPipeline:AuthServId"] is { Length: > 0 } shared)
+    {
+        edge.AuthServId = shared;
+    }
+});
 int healthPort = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:{nameof(EdgeOptions.HealthPort)}", 8080);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(healthPort));
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));

@@ -123,7 +123,7 @@ public sealed class AppSettingsTests(InfraFixture infra)
         Assert.Equal("mail.test", edge["Edge__AcceptedDomains__0"]);
         Assert.Equal("example.test", edge["Edge__AcceptedDomains__1"]);
         Assert.Equal("mx.mail.test", edge["MailPipeline__AuthServId"]);
-        Assert.Equal("mx.mail.test", edge["Edge__ServerName"]);
+        Assert.Equal("mx.mail.test", edge["Edge__HostName"]);
     }
 
     [Fact]
