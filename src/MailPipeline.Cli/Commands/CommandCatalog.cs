@@ -12,5 +12,6 @@ internal static class CommandCatalog
         yield return ReputationCommand.Create();
         yield return DkimCommand.Create();
         yield return DlqCommand.Create();
+        yield return ServeCommand.Create();
     }
 }
