@@ -122,7 +122,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
         _requests.Writer.TryComplete();
         try
         {
-            while (_requests.Reader.Count + _completions.Reader.Count + Volatile.Read(ref _busy) > 0)
+            while (_workers.Count > 0 && _requests.Reader.Count + _completions.Reader.Count + Volatile.Read(ref _busy) > 0)
             {
                 await Task.Delay(20, cancellationToken).ConfigureAwait(false);
             }
