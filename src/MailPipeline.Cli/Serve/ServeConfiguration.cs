@@ -62,7 +62,13 @@ internal sealed class ServeConfiguration
             authentication.Dns.Servers.Add(arguments.Resolver);
         }
 
-        Commands.ReputationCommand.AddZones(authentication.Reputation, arguments.Dnsbl);
+        foreach (string zone in arguments.Dnsbl)
+        {
+            // A block list named on serve's command line blocks (quarantines), like Postfix's reject_rbl_client;
+            // scoring-only lists are configured in the Reputation section.
+            authentication.Reputation.Zones.Add(new Core.Reputation.DnsListOptions { Zone = zone, Blocks = true });
+        }
+
         authentication.Reputation.EnsureValid();
         var pipeline = new PipelineOptions();
         configuration.GetSection(PipelineOptions.SectionName).Bind(pipeline);
