@@ -15,9 +15,5 @@ internal sealed class PipelineHostedService : IHostedService
 
     public async Task StartAsync(CancellationToken cancellationToken) => Redriven = await _pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _pipeline.StopAsync(cancellationToken).ConfigureAwait(false);
-        await _pipeline.DisposeAsync().ConfigureAwait(false);
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => _pipeline.StopAsync(cancellationToken); // the container disposes it
 }

@@ -23,6 +23,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
     private readonly List<Task> _workers = [];
     private int _scheduled;
     private int _busy;
+    private int _disposed;
 
     /// <summary>Creates the transport.</summary>
     /// <param name="capacity">How many requests may wait.</param>
@@ -139,6 +140,11 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _requests.Writer.TryComplete();
         _completions.Writer.TryComplete();
         await _stopping.CancelAsync().ConfigureAwait(false);
