@@ -92,8 +92,11 @@ public sealed record ReputationStageResult
     /// <summary>The combined score of all listings.</summary>
     public double Score { get; init; }
 
-    /// <summary>True when a blocking list or iprev hit a temporary error.</summary>
-    public bool IsTransient => Iprev.Result == AuthResult.TempError || Zones.Any(z => z.Status == "temperror" && z.Blocking);
+    /// <summary>
+    /// True when iprev or a block list hit a temporary error. (A list that could not be asked is not "not
+    /// listed": <see cref="ReputationZoneSummary.Blocking"/> is only set for listings, so it cannot tell.)
+    /// </summary>
+    public bool IsTransient => Iprev.Result == AuthResult.TempError || Zones.Any(z => z.Status == "temperror" && z.Kind == "block");
 }
 
 /// <summary>One DNS list's answer for one subject.</summary>

@@ -142,6 +142,38 @@ public sealed class LocalPipelineTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task TryAggregate_DmarcLookupFailsAtAggregation_RetriesTheStageAndDecidesOnTheNextAttempt()
+    {
+        // arrange: every stage result stored and final, then DNS fails just for the aggregation
+        await using var test = new TestPipeline(maxAttempts: 3);
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        await using (var stagesOnly = new MailPipeline.Pipeline.InProcess.LocalPipeline(test.Directory, test.Authenticator, 3, test.Options))
+        {
+            // the same data directory, another transport: the stages' completions do not reach the pipeline under test
+            foreach (string stage in StageNames.Checks)
+            {
+                await stagesOnly.Stages.RunAsync(new StageRequest(envelope, stage));
+            }
+        }
+
+        test.Switch.Down = true;
+
+        // act
+        var first = await test.Pipeline.Aggregator.TryAggregateAsync(envelope);
+        test.Switch.Down = false;
+        test.Pipeline.Transport.Start(test.Pipeline.Stages.RunAsync, test.Pipeline.Aggregator.OnStageCompletedAsync); // no start-up sweep: only the retry runs
+        await test.WaitRoutedAsync(envelope.MessageId);
+
+        // assert: no verdict from the failed aggregation; the retried DMARC stage ran again (attempt 2) and decided
+        Assert.Null(first);
+        var verdict = (await test.Pipeline.Verdicts.GetAsync(envelope.MessageId))!;
+        var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)!;
+        Assert.Equal(RouteAction.Deliver, verdict.Action);
+        Assert.Equal(2, report.Attempt);
+        Assert.Equal(2, StageResultDocument<DmarcStageResult>.Parse(await test.Pipeline.Results.GetAsync(envelope.MessageId, StageNames.Dmarc)).Attempt);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Start_StoredButNeverPublished_ReDrivenAndRouted()
     {
         // arrange: stored in the spool (as before a crash), nothing published
