@@ -227,6 +227,26 @@ public sealed class LocalPipelineTests
         Assert.Equal(0, count);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Sweep_MessageWithoutVerdictPastTheTimeout_ReDrivenOnceAndRouted()
+    {
+        // arrange: accepted an hour ago, never decided (its events were lost)
+        await using var test = new TestPipeline(options: new PipelineOptions { VerdictTimeout = TimeSpan.FromMinutes(15), RetryBaseDelay = TimeSpan.FromMilliseconds(20), RetryMaxDelay = TimeSpan.FromMilliseconds(50) });
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        await test.Pipeline.RawStore.StoreEnvelopeAsync(envelope with { ReceivedAt = DateTimeOffset.UtcNow.AddHours(-1) });
+        test.Pipeline.Transport.Start(test.Pipeline.Stages.RunAsync, test.Pipeline.Aggregator.OnStageCompletedAsync);
+
+        // act
+        int first = await test.Pipeline.Reconciler.SweepAsync(startup: false);
+        int second = await test.Pipeline.Reconciler.SweepAsync(startup: false);
+        var routed = await test.WaitRoutedAsync(envelope.MessageId);
+
+        // assert: re-driven by the first sweep, not again by the second (the re-drive restarts the timeout)
+        Assert.Equal(1, first);
+        Assert.Equal(0, second);
+        Assert.Equal(RouteAction.Deliver, routed.Action);
+    }
+
     private static async Task<bool> TransientAsync(TestPipeline test, string id, string stage)
     {
         byte[]? json = await test.Pipeline.Results.GetAsync(id, stage);
