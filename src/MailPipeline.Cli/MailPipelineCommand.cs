@@ -37,7 +37,8 @@ public static class MailPipelineCommand
     {
         ArgumentNullException.ThrowIfNull(args);
         var root = Build();
-        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        // serve drains accepted mail on Ctrl-C: give actions time to finish before the process is ended.
+        var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

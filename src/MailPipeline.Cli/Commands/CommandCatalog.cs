@@ -13,5 +13,8 @@ internal static class CommandCatalog
         yield return DkimCommand.Create();
         yield return DlqCommand.Create();
         yield return CheckCommand.Create();
+        yield return ServeCommand.Create();
+        yield return QuarantineCommand.Create();
+        yield return TraceCommand.Create();
     }
 }

@@ -95,7 +95,10 @@ public sealed record ReputationStageResult
     /// <summary>True when the lists decided the message is blocked (a blocking listing not overridden by an allow list, or the score threshold).</summary>
     public bool Blocked { get; init; }
 
-    /// <summary>True when a block list or iprev hit a temporary error (the aggregator retries on either).</summary>
+    /// <summary>
+    /// True when iprev or a block list hit a temporary error. (A list that could not be asked is not "not
+    /// listed": <see cref="ReputationZoneSummary.Blocking"/> is only set for listings, so it cannot tell.)
+    /// </summary>
     public bool IsTransient => Iprev.Result == AuthResult.TempError || Zones.Any(z => z.Status == "temperror" && z.Kind == "block");
 }
 

@@ -23,6 +23,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
     private readonly List<Task> _workers = [];
     private int _scheduled;
     private int _busy;
+    private int _disposed;
 
     /// <summary>Creates the transport.</summary>
     /// <param name="capacity">How many requests may wait.</param>
@@ -122,7 +123,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
         _requests.Writer.TryComplete();
         try
         {
-            while (_requests.Reader.Count + _completions.Reader.Count + Volatile.Read(ref _busy) > 0)
+            while (_workers.Count > 0 && _requests.Reader.Count + _completions.Reader.Count + Volatile.Read(ref _busy) > 0)
             {
                 await Task.Delay(20, cancellationToken).ConfigureAwait(false);
             }
@@ -139,6 +140,11 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _requests.Writer.TryComplete();
         _completions.Writer.TryComplete();
         await _stopping.CancelAsync().ConfigureAwait(false);

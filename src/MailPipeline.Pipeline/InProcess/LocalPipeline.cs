@@ -19,6 +19,7 @@ public sealed class LocalPipeline : IAsyncDisposable
     private readonly TimeProvider _time;
     private CancellationTokenSource? _sweeping;
     private Task? _sweeper;
+    private int _disposed;
 
     /// <summary>Wires the pipeline.</summary>
     /// <param name="dataDirectory">The data directory (see <see cref="LocalDataLayout"/>).</param>
@@ -107,6 +108,11 @@ public sealed class LocalPipeline : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _sweeping?.Dispose();
         await Transport.DisposeAsync().ConfigureAwait(false);
     }

@@ -13,7 +13,7 @@ namespace MailPipeline.Pipeline.Processing;
 /// <summary>
 /// Runs one check stage for one message and stores its result, then tells the aggregator. Each stage reads
 /// only what it needs (SPF: the envelope; DMARC and reputation: the header block; DKIM: the whole message,
-/// once). Idempotent: a stored result is reused unless it is a temporary error from an earlier attempt.
+/// once). Idempotent: a stored result is reused unless the request is a retry (a later attempt than the stored one).
 /// </summary>
 public sealed partial class StageRunner
 {
@@ -79,7 +79,10 @@ public sealed partial class StageRunner
         if (existing is not null)
         {
             var header = StageResultDocument<JsonElement>.Parse(existing);
-            if (!header.IsTransient || header.Attempt >= request.Attempt)
+            // A result of this attempt or a later one is reused (duplicate delivery, re-drive after a restart);
+            // a retry (a higher attempt) runs the stage again, whether the stored result was a temperror or
+            // the aggregation itself asked for another try.
+            if (header.Attempt >= request.Attempt)
             {
                 Log.Reused(_logger, request.Stage, header.Attempt);
                 await _dispatcher.CompletedAsync(new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient), cancellationToken).ConfigureAwait(false);

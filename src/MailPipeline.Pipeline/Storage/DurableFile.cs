@@ -10,6 +10,7 @@ internal static partial class DurableFile
 {
     private const int ReadOnly = 0;
     private const int Directory = 0x10000; // O_DIRECTORY on Linux
+    private const int AlreadyExists = 17; // EEXIST
 
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> durably and atomically.</summary>
     public static async Task<long> WriteAsync(string path, Stream content, string tempFolder, CancellationToken cancellationToken)
@@ -47,7 +48,7 @@ internal static partial class DurableFile
 
     /// <summary>
     /// Writes <paramref name="content"/> to <paramref name="path"/> only if no file has that name: the temporary
-    /// file is fsynced, then linked to the final name without overwrite (link(2) fails on an existing name),
+    /// file is fsynced, then hard-linked to the final name (link(2) fails atomically on an existing name) and removed,
     /// so two racing writers produce exactly one file, and a crash leaves either nothing or the whole file.
     /// </summary>
     /// <returns>True when this call created the file; false when it already existed.</returns>
@@ -67,11 +68,7 @@ internal static partial class DurableFile
                 file.Flush(flushToDisk: true);
             }
 
-            try
-            {
-                File.Move(temp, path, overwrite: false);
-            }
-            catch (IOException) when (File.Exists(path))
+            if (!LinkNoReplace(temp, path))
             {
                 return false; // another writer won the race
             }
@@ -83,6 +80,40 @@ internal static partial class DurableFile
 
         SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         return true;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="source"/> the additional name <paramref name="destination"/>, failing when that name
+    /// exists: link(2) is atomic, unlike File.Move without overwrite (a check, then a rename).
+    /// </summary>
+    /// <returns>True when linked; false when <paramref name="destination"/> already exists.</returns>
+    private static bool LinkNoReplace(string source, string destination)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            try
+            {
+                File.Move(source, destination, overwrite: false); // Windows: MoveFileEx without REPLACE_EXISTING is atomic
+                return true;
+            }
+            catch (IOException) when (File.Exists(destination))
+            {
+                return false;
+            }
+        }
+
+        if (Link(source, destination) == 0)
+        {
+            return true;
+        }
+
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == AlreadyExists)
+        {
+            return false;
+        }
+
+        throw new IOException($"link('{source}', '{destination}') failed (errno {errno}).");
     }
 
     /// <summary>Writes bytes to <paramref name="path"/> durably and atomically, replacing any file there.</summary>
@@ -146,6 +177,9 @@ internal static partial class DurableFile
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Link(string existingPath, string newPath);
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);

@@ -29,7 +29,7 @@ public sealed class LocalDiskVerdictStore : IVerdictStore
         byte[] file = Encode(verdict);
         if (await DurableFile.TryCreateAsync(path, file, _layout.Temp, cancellationToken).ConfigureAwait(false))
         {
-            return new VerdictCreation(true, verdict);
+            return new VerdictCreation(true, Decode(verdict.MessageId, file)); // the stored form, as every reader sees it
         }
 
         var existing = await GetAsync(verdict.MessageId, cancellationToken).ConfigureAwait(false)

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.ComponentModel.DataAnnotations;
+using MailPipeline.Cli.Serve;
+using MailPipeline.Edge;
+using MailPipeline.Pipeline.InProcess;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace MailPipeline.Cli.Commands;
+
+/// <summary>
+/// <c>mailpipeline serve</c>: the SMTP edge and every stage in one process on a local data directory.
+/// Ctrl-C stops taking mail and drains what was accepted; what is left is re-driven at the next start.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var smtp = new Option<string?>("--smtp") { Description = "SMTP listener as IP:PORT (default 127.0.0.1:2525).", HelpName = "IP:PORT" };
+        var http = new Option<string?>("--http") { Description = "HTTP listener for /healthz and /metrics as IP:PORT (default 127.0.0.1:8025).", HelpName = "IP:PORT" };
+        var data = new Option<string?>("--data") { Description = "Data directory: spool, results, verdicts, deliver, quarantine (default ./data).", HelpName = "DIR" };
+        var accept = new Option<string[]>("--accept-domain") { Description = "Accept mail for this domain (repeatable; localhost is always accepted).", HelpName = "DOMAIN", AllowMultipleArgumentsPerToken = false };
+        var dnsbl = ReputationCommand.DnsblOption();
+        var config = new Option<string?>("--config") { Description = "JSON configuration file (see mailpipeline.sample.json); flags override it.", HelpName = "FILE" };
+        var resolver = CommonOptions.Resolver();
+        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, data, accept, dnsbl, resolver, config };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            ServeConfiguration configuration;
+            try
+            {
+                configuration = ServeConfiguration.Build(new ServeArguments
+                {
+                    Smtp = parse.GetValue(smtp),
+                    Http = parse.GetValue(http),
+                    DataDirectory = parse.GetValue(data),
+                    Resolver = parse.GetValue(resolver),
+                    ConfigFile = parse.GetValue(config),
+                    AcceptDomains = parse.GetValue(accept) ?? [],
+                    Dnsbl = parse.GetValue(dnsbl) ?? [],
+                });
+            }
+            catch (Exception ex) when (ex is ValidationException or FileNotFoundException or FormatException or InvalidDataException or ArgumentException)
+            {
+                await error.WriteLineAsync($"mailpipeline serve: {ex.Message}");
+                return MailPipelineCommand.BadArguments;
+            }
+
+            await using var app = ServeHost.Build(configuration, output);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                await error.WriteLineAsync($"mailpipeline serve: cannot start: {ex.Message}");
+                return MailPipelineCommand.Failure;
+            }
+
+            var edge = app.Services.GetRequiredService<EdgeHostedService>();
+            var smtpEndpoint = await edge.ListeningEndpoint;
+            var pipeline = app.Services.GetRequiredService<LocalPipeline>();
+            await output.WriteLineAsync($"mailpipeline serve: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /metrics), data in {pipeline.Layout.Root}");
+            await output.FlushAsync(CancellationToken.None);
+            var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                await output.WriteLineAsync("mailpipeline serve: stopping: no new mail; draining accepted messages");
+            }
+
+            await app.StopAsync(CancellationToken.None);
+            await output.WriteLineAsync("mailpipeline serve: stopped");
+            return MailPipelineCommand.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,183 @@
+using System.ComponentModel.DataAnnotations;
+using MailPipeline.Core.Authentication;
+using MailPipeline.Edge;
+using MailPipeline.Pipeline.Processing;
+using Microsoft.Extensions.Configuration;
+
+namespace MailPipeline.Cli.Serve;
+
+/// <summary>
+/// The one configuration schema of <c>serve</c> (shared with the edge container and the Functions app):
+/// JSON sections <c>Edge</c>, <c>Pipeline</c> and the check sections of <see cref="MailAuthenticationOptions"/>
+/// (<c>Dns</c>, <c>Spf</c>, <c>Dkim</c>, <c>Arc</c>, <c>Reputation</c>, <c>Iprev</c>, <c>Dmarc</c>,
+/// <c>AuthenticationResults</c>, <c>Verdict</c>). Precedence, lowest first: serve's defaults, the
+/// <c>--config</c> file, environment variables prefixed <c>MAILPIPELINE_</c>, command-line flags.
+/// </summary>
+internal sealed class ServeConfiguration
+{
+    /// <summary>Serve's defaults, applied under the file: loopback only, a non-privileged port.</summary>
+    private static readonly Dictionary<string, string?> Defaults = new()
+    {
+        ["Edge:ListenAddress"] = "127.0.0.1",
+        ["Edge:Port"] = "2525",
+        ["Pipeline:HttpEndpoint"] = "127.0.0.1:8025",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    public required IConfiguration Configuration { get; init; }
+
+    public required string DataDirectory { get; init; }
+
+    public required MailAuthenticationOptions Authentication { get; init; }
+
+    public required PipelineOptions Pipeline { get; init; }
+
+    /// <summary>Builds the configuration from the file and the flags and validates every section.</summary>
+    /// <exception cref="ValidationException">A section is invalid (the message names it).</exception>
+    /// <exception cref="FileNotFoundException">The configuration file does not exist.</exception>
+    public static ServeConfiguration Build(ServeArguments arguments)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        var builder = new ConfigurationBuilder().AddInMemoryCollection(Defaults);
+        if (arguments.ConfigFile is not null)
+        {
+            string path = Path.GetFullPath(arguments.ConfigFile);
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"Configuration file '{path}' does not exist.", path);
+            }
+
+            builder.AddJsonFile(path, optional: false, reloadOnChange: false);
+        }
+
+        builder.AddEnvironmentVariables("MAILPIPELINE_");
+        var underFlags = builder.Build();
+        builder.AddInMemoryCollection(Flags(arguments, underFlags));
+        var configuration = builder.Build();
+
+        var authentication = BindAuthentication(configuration);
+        if (arguments.Resolver is not null)
+        {
+            authentication.Dns.Servers.Clear();
+            authentication.Dns.Servers.Add(arguments.Resolver);
+        }
+
+        foreach (string zone in arguments.Dnsbl)
+        {
+            // A block list named on serve's command line blocks (quarantines), like Postfix's reject_rbl_client;
+            // scoring-only lists are configured in the Reputation section.
+            authentication.Reputation.Zones.Add(new Core.Reputation.DnsListOptions { Zone = zone, Blocks = true });
+        }
+
+        authentication.Reputation.EnsureValid();
+        var pipeline = new PipelineOptions();
+        configuration.GetSection(PipelineOptions.SectionName).Bind(pipeline);
+        Validate(pipeline, PipelineOptions.SectionName);
+        var edge = new EdgeOptions();
+        configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
+        Validate(edge, EdgeOptions.SectionName);
+        ParseEndpoint(pipeline.HttpEndpoint, "Pipeline:HttpEndpoint");
+
+        string data = arguments.DataDirectory ?? configuration["Pipeline:DataDirectory"] ?? "data";
+        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline };
+    }
+
+    /// <summary>Binds and validates every check section.</summary>
+    /// <exception cref="ValidationException">A section is invalid.</exception>
+    public static MailAuthenticationOptions BindAuthentication(IConfiguration configuration)
+    {
+        var options = new MailAuthenticationOptions();
+        Bind(configuration, "Dns", options.Dns);
+        Bind(configuration, "Spf", options.Spf);
+        Bind(configuration, "Dkim", options.Dkim);
+        Bind(configuration, "Arc", options.Arc);
+        Bind(configuration, "Reputation", options.Reputation);
+        Bind(configuration, "Iprev", options.Iprev);
+        Bind(configuration, "Dmarc", options.Dmarc);
+        Bind(configuration, "AuthenticationResults", options.AuthenticationResults);
+        Bind(configuration, "Verdict", options.Verdict);
+        return options;
+    }
+
+    /// <summary>Parses HOST:PORT for a listener.</summary>
+    /// <exception cref="ValidationException">Not an IP address and port.</exception>
+    public static System.Net.IPEndPoint ParseEndpoint(string value, string setting)
+    {
+        if (System.Net.IPEndPoint.TryParse(value, out var endpoint) && endpoint.Port is > 0 and <= 65535)
+        {
+            return endpoint;
+        }
+
+        throw new ValidationException($"{setting}: '{value}' is not IP:PORT (for example 127.0.0.1:8025).");
+    }
+
+    private static void Bind(IConfiguration configuration, string section, object target)
+    {
+        configuration.GetSection(section).Bind(target);
+        Validate(target, section);
+    }
+
+    private static void Validate(object target, string section)
+    {
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(target, new ValidationContext(target), results, validateAllProperties: true))
+        {
+            throw new ValidationException($"Configuration section '{section}': {string.Join("; ", results.Select(r => r.ErrorMessage))}");
+        }
+    }
+
+    private static Dictionary<string, string?> Flags(ServeArguments arguments, IConfiguration underFlags)
+    {
+        var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (arguments.Smtp is not null)
+        {
+            var smtp = ParseEndpoint(arguments.Smtp, "--smtp");
+            flags["Edge:ListenAddress"] = smtp.Address.ToString();
+            flags["Edge:Port"] = smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (arguments.Http is not null)
+        {
+            ParseEndpoint(arguments.Http, "--http");
+            flags["Pipeline:HttpEndpoint"] = arguments.Http;
+        }
+
+        // Accepted domains: localhost, the file's, and the flags' (a list: rewrite it whole).
+        var domains = new List<string> { "localhost" };
+        domains.AddRange(underFlags.GetSection("Edge:AcceptedDomains").GetChildren().Select(c => c.Value!).Where(v => !string.IsNullOrWhiteSpace(v)));
+        domains.AddRange(arguments.AcceptDomains);
+        var distinct = domains.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        for (int i = 0; i < distinct.Count; i++)
+        {
+            flags[$"Edge:AcceptedDomains:{i}"] = distinct[i];
+        }
+
+        // The edge removes forged Authentication-Results for the same authserv-id the checks write.
+        string authServId = underFlags["AuthenticationResults:AuthServId"] ?? new Core.AuthenticationResults.AuthenticationResultsOptions().AuthServId;
+        flags["AuthenticationResults:AuthServId"] = authServId;
+        if (string.IsNullOrWhiteSpace(underFlags["Edge:AuthServId"]))
+        {
+            flags["Edge:AuthServId"] = authServId;
+        }
+
+        return flags;
+    }
+}
+
+/// <summary>The flags of <c>serve</c>.</summary>
+internal sealed record ServeArguments
+{
+    public string? Smtp { get; init; }
+
+    public string? Http { get; init; }
+
+    public string? DataDirectory { get; init; }
+
+    public string? Resolver { get; init; }
+
+    public string? ConfigFile { get; init; }
+
+    public IReadOnlyList<string> AcceptDomains { get; init; } = [];
+
+    public IReadOnlyList<string> Dnsbl { get; init; } = [];
+}

@@ -1,0 +1,86 @@
+using System.Net;
+using MailPipeline.Core.Authentication;
+using MailPipeline.Core.Dns;
+using MailPipeline.Edge;
+using MailPipeline.Pipeline.InProcess;
+using MailPipeline.Pipeline.Ports;
+using MailPipeline.Pipeline.Processing;
+using MailPipeline.Pipeline.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MailPipeline.Cli.Serve;
+
+/// <summary>
+/// The generic host of <c>mailpipeline serve</c>: the SMTP edge storing into the local spool and publishing
+/// into the in-process pipeline, the pipeline's workers and reconciliation, and <c>/healthz</c>,
+/// <c>/readyz</c>, <c>/metrics</c> on the HTTP endpoint.
+/// </summary>
+internal static class ServeHost
+{
+    public static WebApplication Build(ServeConfiguration configuration, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddConfiguration(configuration.Configuration);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConfiguration(configuration.Configuration.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+
+        var http = ServeConfiguration.ParseEndpoint(configuration.Pipeline.HttpEndpoint, "Pipeline:HttpEndpoint");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(http));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(50));
+
+        var dns = configuration.Authentication.Dns;
+        var cache = new CachingDnsResolver(new DnsClientResolver(dns), dns);
+        builder.Services.AddSingleton<IDnsResolver>(cache);
+        builder.Services.AddSingleton(configuration);
+        builder.Services.AddSingleton(sp => new MessageAuthenticator(cache, configuration.Authentication, sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(sp =>
+        {
+            var pipeline = new LocalPipeline(
+                configuration.DataDirectory,
+                sp.GetRequiredService<MessageAuthenticator>(),
+                configuration.Authentication.Verdict.MaxTempErrorAttempts,
+                configuration.Pipeline,
+                sp.GetRequiredService<ILoggerFactory>());
+            pipeline.Metrics.ObserveDns(() => (cache.Hits + cache.Misses, cache.Hits));
+            var writer = TextWriter.Synchronized(output);
+            pipeline.Aggregator.MessageRouted += (_, e) => writer.WriteLine(e.ToSummaryLine());
+            return pipeline;
+        });
+        builder.Services.AddSingleton<IRawMessageStore>(sp => sp.GetRequiredService<LocalPipeline>().RawStore);
+        builder.Services.AddSingleton<IMailReceivedPublisher>(sp => sp.GetRequiredService<LocalPipeline>().Transport);
+        builder.Services.AddOptions<LocalDiskStoreOptions>().Configure(o => o.Path = Path.Combine(configuration.DataDirectory, "spool"));
+
+        // Registered before the edge: hosted services stop in reverse order, so the edge stops taking
+        // mail first and the pipeline then drains what it accepted.
+        builder.Services.AddHostedService<PipelineHostedService>();
+        builder.Services.AddSmtpEdge();
+
+        var app = builder.Build();
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", async (EdgeHostedService edge, LocalPipeline pipeline) =>
+        {
+            bool smtp = edge.IsAccepting;
+            bool store = await pipeline.RawStore.IsReadyAsync().ConfigureAwait(false);
+            bool transport = await pipeline.Transport.IsReadyAsync().ConfigureAwait(false);
+            string body = $"smtp {(smtp ? "ok" : "down")}\nstore {(store ? "ok" : "down")}\npipeline {(transport ? "ok" : "down")}\n";
+            return Results.Text(body, statusCode: smtp && store && transport ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
+        app.MapGet("/metrics", (EdgeMetrics edge, LocalPipeline pipeline) =>
+            Results.Text(edge.ToPrometheusText() + pipeline.Metrics.ToPrometheusText(), "text/plain; version=0.0.4"));
+        return app;
+    }
+}

@@ -1,0 +1,274 @@
+using System.Text;
+using System.Text.Json;
+using MailPipeline.Core;
+using MailPipeline.Core.Authentication;
+using MailPipeline.Core.Dns;
+using MailPipeline.Pipeline.Contracts;
+using MailPipeline.Pipeline.Processing;
+using MailPipeline.Pipeline.Tests.Infrastructure;
+
+namespace MailPipeline.Pipeline.Tests.InProcess;
+
+public sealed class LocalPipelineTests
+{
+    [Fact(Timeout = 60_000)]
+    public async Task Publish_AlignedSpfPass_DeliveredWithOurHeadersAndExactBytes()
+    {
+        // arrange
+        await using var test = new TestPipeline();
+        await test.Pipeline.StartAsync();
+        string message = TestPipeline.Message(extraHeaders: "Authentication-Results: mx.test; spf=pass smtp.mailfrom=forged.example\r\n");
+        var envelope = await test.StoreAsync(message);
+
+        // act
+        await test.Pipeline.Transport.PublishAsync(envelope);
+        var routed = await test.WaitRoutedAsync(envelope.MessageId);
+
+        // assert
+        Assert.Equal(RouteAction.Deliver, routed.Action);
+        string delivered = await File.ReadAllTextAsync(Path.Combine(test.Pipeline.Layout.Deliver, envelope.MessageId + ".eml"));
+        Assert.StartsWith("Authentication-Results: mx.test;", delivered, StringComparison.Ordinal);
+        Assert.Contains("spf=pass", delivered, StringComparison.Ordinal);
+        Assert.Contains("dmarc=pass", delivered, StringComparison.Ordinal);
+        Assert.Contains("\r\nReceived-SPF: pass", delivered, StringComparison.Ordinal);
+        Assert.DoesNotContain("forged.example", delivered, StringComparison.Ordinal);
+        string expectedTail = message.Replace("Authentication-Results: mx.test; spf=pass smtp.mailfrom=forged.example\r\n", string.Empty, StringComparison.Ordinal);
+        Assert.EndsWith(expectedTail, delivered, StringComparison.Ordinal);
+        var report = JsonSerializer.Deserialize<AuthenticationReport>(await File.ReadAllBytesAsync(Path.Combine(test.Pipeline.Layout.Deliver, envelope.MessageId + ".json")), AuthenticationReport.JsonOptions)!;
+        Assert.Equal("deliver", report.Action);
+        Assert.Equal(envelope.MessageId, report.MessageId);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Stages_EveryStageTwiceConcurrently_OneVerdictOneCopyOneEvent()
+    {
+        // arrange
+        await using var test = new TestPipeline();
+        await test.Pipeline.StartAsync();
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        var requests = new List<StageRequest> { new(envelope, StageNames.All), new(envelope, StageNames.All) };
+        foreach (string stage in StageNames.Checks)
+        {
+            requests.Add(new StageRequest(envelope, stage));
+            requests.Add(new StageRequest(envelope, stage));
+        }
+
+        // act: through the transport (concurrent workers) and directly, at once
+        var direct = requests.Select(r => Task.Run(() => test.Pipeline.Stages.RunAsync(r)));
+        var dispatched = requests.Select(r => test.Pipeline.Transport.DispatchAsync(r));
+        await Task.WhenAll(direct.Concat(dispatched));
+        await test.WaitRoutedAsync(envelope.MessageId);
+        var lastAggregations = StageNames.Checks.Select(s => test.Pipeline.Aggregator.OnStageCompletedAsync(new StageCompletion(envelope.MessageId, s, 1, false)));
+        await Task.WhenAll(lastAggregations);
+        await WaitIdleAsync(test);
+
+        // assert
+        Assert.Equal(1, test.RoutedEvents);
+        Assert.Single(Directory.GetFiles(test.Pipeline.Layout.Verdicts));
+        Assert.Equal([envelope.MessageId + ".eml", envelope.MessageId + ".json"], Directory.GetFiles(test.Pipeline.Layout.Deliver).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Empty(Directory.GetFiles(test.Pipeline.Layout.Quarantine));
+        Assert.Equal(1, test.Pipeline.Metrics.RoutedCount);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TryAggregate_TwoAggregatorsRaceOnTheLastResults_ExactlyOneCreatesTheVerdict()
+    {
+        // arrange: all four results stored, nothing routed yet
+        await using var test = new TestPipeline();
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        foreach (string stage in StageNames.Checks)
+        {
+            await test.Pipeline.Stages.RunAsync(new StageRequest(envelope, stage));
+        }
+
+        // act
+        var verdicts = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => test.Pipeline.Aggregator.TryAggregateAsync(envelope))));
+
+        // assert
+        Assert.All(verdicts, v => Assert.NotNull(v));
+        Assert.Single(verdicts.Select(v => Encoding.UTF8.GetString(v!.Document.Span)).Distinct());
+        Assert.Equal(1, test.RoutedEvents);
+        Assert.Equal(2, Directory.GetFiles(test.Pipeline.Layout.Deliver).Length);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Publish_DnsDownThenBack_RetriesAndDeliversWithPass()
+    {
+        // arrange
+        await using var test = new TestPipeline(maxAttempts: 5, new PipelineOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(300), RetryMaxDelay = TimeSpan.FromSeconds(1) });
+        await test.Pipeline.StartAsync();
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        test.Switch.Down = true;
+
+        // act
+        await test.Pipeline.Transport.PublishAsync(envelope);
+        await WaitForAsync(async () => await TransientAsync(test, envelope.MessageId, StageNames.Spf));
+        Assert.Null(await test.Pipeline.Verdicts.GetAsync(envelope.MessageId));
+        test.Switch.Down = false;
+        await test.WaitRoutedAsync(envelope.MessageId);
+
+        // assert
+        var verdict = (await test.Pipeline.Verdicts.GetAsync(envelope.MessageId))!;
+        var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)!;
+        Assert.Equal(RouteAction.Deliver, verdict.Action);
+        Assert.Equal(AuthResult.Pass, report.Spf!.Result);
+        Assert.Equal(AuthResult.Pass, report.Dmarc!.Result);
+        Assert.True(report.Attempt >= 2, $"attempt {report.Attempt}");
+        Assert.True(test.Switch.FailedQueries > 0);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Publish_TempErrorPersists_QuarantinedAfterTheLastAttemptWithTheReason()
+    {
+        // arrange
+        await using var test = new TestPipeline(maxAttempts: 3);
+        test.Dns.Fail("example.org", DnsStatus.ServerFailure, DnsRecordType.Txt);
+        await test.Pipeline.StartAsync();
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+
+        // act
+        await test.Pipeline.Transport.PublishAsync(envelope);
+        var routed = await test.WaitRoutedAsync(envelope.MessageId);
+
+        // assert
+        Assert.Equal(RouteAction.Quarantine, routed.Action);
+        var verdict = (await test.Pipeline.Verdicts.GetAsync(envelope.MessageId))!;
+        var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)!;
+        Assert.Equal(AuthResult.TempError, report.Spf!.Result);
+        Assert.Equal(3, report.Attempt);
+        Assert.Contains(report.Reasons, r => r.Contains("temperror", StringComparison.OrdinalIgnoreCase));
+        var spf = StageResultDocument<SpfStageResult>.Parse(await test.Pipeline.Results.GetAsync(envelope.MessageId, StageNames.Spf));
+        Assert.Equal(3, spf.Attempt);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TryAggregate_DmarcLookupFailsAtAggregation_RetriesTheStageAndDecidesOnTheNextAttempt()
+    {
+        // arrange: every stage result stored and final, then DNS fails just for the aggregation
+        await using var test = new TestPipeline(maxAttempts: 3);
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        await using (var stagesOnly = new MailPipeline.Pipeline.InProcess.LocalPipeline(test.Directory, test.Authenticator, 3, test.Options))
+        {
+            // the same data directory, another transport: the stages' completions do not reach the pipeline under test
+            foreach (string stage in StageNames.Checks)
+            {
+                await stagesOnly.Stages.RunAsync(new StageRequest(envelope, stage));
+            }
+        }
+
+        test.Switch.Down = true;
+
+        // act
+        var first = await test.Pipeline.Aggregator.TryAggregateAsync(envelope);
+        test.Switch.Down = false;
+        test.Pipeline.Transport.Start(test.Pipeline.Stages.RunAsync, test.Pipeline.Aggregator.OnStageCompletedAsync); // no start-up sweep: only the retry runs
+        await test.WaitRoutedAsync(envelope.MessageId);
+
+        // assert: no verdict from the failed aggregation; the retried DMARC stage ran again (attempt 2) and decided
+        Assert.Null(first);
+        var verdict = (await test.Pipeline.Verdicts.GetAsync(envelope.MessageId))!;
+        var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)!;
+        Assert.Equal(RouteAction.Deliver, verdict.Action);
+        Assert.Equal(2, report.Attempt);
+        Assert.Equal(2, StageResultDocument<DmarcStageResult>.Parse(await test.Pipeline.Results.GetAsync(envelope.MessageId, StageNames.Dmarc)).Attempt);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Start_StoredButNeverPublished_ReDrivenAndRouted()
+    {
+        // arrange: stored in the spool (as before a crash), nothing published
+        await using var test = new TestPipeline();
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+
+        // act
+        int redriven = await test.Pipeline.StartAsync();
+        var routed = await test.WaitRoutedAsync(envelope.MessageId);
+
+        // assert
+        Assert.Equal(1, redriven);
+        Assert.Equal(RouteAction.Deliver, routed.Action);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Sweep_VerdictStoredButNotRouted_RoutesWithoutANewVerdict()
+    {
+        // arrange: a crash between the verdict and the copy
+        await using var test = new TestPipeline();
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        foreach (string stage in StageNames.Checks)
+        {
+            await test.Pipeline.Stages.RunAsync(new StageRequest(envelope, stage));
+        }
+
+        var report = await test.Authenticator.AuthenticateAsync(StageRunner.ToAuthenticationEnvelope(envelope), Encoding.UTF8.GetBytes(TestPipeline.Message()));
+        var stored = new StoredVerdict(envelope.MessageId, RouteAction.Quarantine, JsonSerializer.SerializeToUtf8Bytes(report with { Action = "quarantine" }, AuthenticationReport.JsonOptions));
+        await test.Pipeline.Verdicts.TryCreateAsync(stored);
+
+        // act
+        int count = await test.Pipeline.Reconciler.SweepAsync(startup: true);
+
+        // assert: routed by the stored verdict (quarantine), not by a fresh aggregation (deliver)
+        Assert.Equal(1, count);
+        Assert.Equal(RouteAction.Quarantine, (await test.Pipeline.Routed.FindAsync(envelope.MessageId))!.Action);
+        Assert.Empty(Directory.GetFiles(test.Pipeline.Layout.Deliver));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Sweep_RecentMessageWithoutVerdict_NotReDrivenBeforeTheTimeout()
+    {
+        // arrange
+        await using var test = new TestPipeline(options: new PipelineOptions { VerdictTimeout = TimeSpan.FromHours(1) });
+        await test.StoreAsync(TestPipeline.Message());
+
+        // act
+        int count = await test.Pipeline.Reconciler.SweepAsync(startup: false);
+
+        // assert
+        Assert.Equal(0, count);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Sweep_MessageWithoutVerdictPastTheTimeout_ReDrivenOnceAndRouted()
+    {
+        // arrange: accepted an hour ago, never decided (its events were lost)
+        await using var test = new TestPipeline(options: new PipelineOptions { VerdictTimeout = TimeSpan.FromMinutes(15), RetryBaseDelay = TimeSpan.FromMilliseconds(20), RetryMaxDelay = TimeSpan.FromMilliseconds(50) });
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        await test.Pipeline.RawStore.StoreEnvelopeAsync(envelope with { ReceivedAt = DateTimeOffset.UtcNow.AddHours(-1) });
+        test.Pipeline.Transport.Start(test.Pipeline.Stages.RunAsync, test.Pipeline.Aggregator.OnStageCompletedAsync);
+
+        // act
+        int first = await test.Pipeline.Reconciler.SweepAsync(startup: false);
+        int second = await test.Pipeline.Reconciler.SweepAsync(startup: false);
+        var routed = await test.WaitRoutedAsync(envelope.MessageId);
+
+        // assert: re-driven by the first sweep, not again by the second (the re-drive restarts the timeout)
+        Assert.Equal(1, first);
+        Assert.Equal(0, second);
+        Assert.Equal(RouteAction.Deliver, routed.Action);
+    }
+
+    private static async Task<bool> TransientAsync(TestPipeline test, string id, string stage)
+    {
+        byte[]? json = await test.Pipeline.Results.GetAsync(id, stage);
+        return json is not null && StageResultDocument<JsonElement>.Parse(json).IsTransient;
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            await Task.Delay(10);
+        }
+    }
+
+    private static async Task WaitIdleAsync(TestPipeline test)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (test.Pipeline.Transport.Pending > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+    }
+}
