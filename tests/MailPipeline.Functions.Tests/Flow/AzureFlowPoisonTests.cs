@@ -44,7 +44,7 @@ public sealed class AzureFlowPoisonTests : IAsyncLifetime
 
         await using (var sender = _host.Client.CreateSender("check-completed"))
         {
-            await sender.SendMessageAsync(new ServiceBusMessage("{\"messageId\":\"01JX\",\"stage\":\"antivirus\",\"attempt\":1}") { MessageId = "bad-completion" });
+            await sender.SendMessageAsync(new ServiceBusMessage("{\"messageId\":\"01JX\",\"stage\":\"antivirus\",\"attempt\":1}") { MessageId = "01JX-antivirus-1-completed", CorrelationId = "01JX" });
         }
 
         // act: the triggers run the functions, which settle each message themselves.
@@ -74,7 +74,7 @@ public sealed class AzureFlowPoisonTests : IAsyncLifetime
         Assert.Contains("schema version 99 is not supported", dmarcDead[1].Description, StringComparison.Ordinal);
         Assert.Equal(["DeadLetter:" + PoisonMessageException.UnparseableCompletion], settlements["check-completed"]);
         var completion = Assert.Single(await _dlq.PeekAsync(EntityAddress.Parse("check-completed"), 100));
-        Assert.Equal((PoisonMessageException.UnparseableCompletion, "bad-completion"), (completion.Reason, completion.MessageId));
+        Assert.Equal((PoisonMessageException.UnparseableCompletion, "01JX-antivirus-1-completed", "01JX"), (completion.Reason, completion.MessageId, completion.MailId));
         Assert.False(string.IsNullOrWhiteSpace(completion.Description));
         Assert.Empty(_host.Broker.GetMessages("check-completed"));
 
