@@ -8,7 +8,7 @@ namespace MailPipeline.Cli.DeadLetters;
 /// <param name="DeliveryCount">Delivery attempts so far.</param>
 /// <param name="Reason">The dead-letter reason, if any.</param>
 /// <param name="Description">The dead-letter error description, if any.</param>
-/// <param name="MailId">The mail it is about: the <c>mailId</c> application property, else the MessageId.</param>
+/// <param name="MailId">The mail it is about: the <c>mailId</c> application property, else the CorrelationId (the pipeline's messages carry the mail id there; a retry's or completion's MessageId has a suffix), else the MessageId.</param>
 /// <param name="MessageId">The MessageId.</param>
 /// <param name="Size">Body size in bytes.</param>
 internal sealed record DeadLetterMessageInfo(
@@ -27,7 +27,9 @@ internal sealed record DeadLetterMessageInfo(
     public static DeadLetterMessageInfo From(ServiceBusReceivedMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var mailId = message.ApplicationProperties.TryGetValue(MailIdProperty, out var value) && value is not null ? value.ToString() : message.MessageId;
+        var mailId = message.ApplicationProperties.TryGetValue(MailIdProperty, out var value) && value is not null
+            ? value.ToString()
+            : !string.IsNullOrEmpty(message.CorrelationId) ? message.CorrelationId : message.MessageId;
         return new DeadLetterMessageInfo(
             message.SequenceNumber,
             message.EnqueuedTime,

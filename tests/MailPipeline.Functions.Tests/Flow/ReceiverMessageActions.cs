@@ -16,7 +16,16 @@ internal sealed class ReceiverMessageActions(ServiceBusReceiver receiver) : Serv
 
     public override async Task DeadLetterMessageAsync(ServiceBusReceivedMessage message, Dictionary<string, object>? propertiesToModify = null, string? deadLetterReason = null, string? deadLetterErrorDescription = null, CancellationToken cancellationToken = default)
     {
-        await receiver.DeadLetterMessageAsync(message, propertiesToModify, deadLetterReason, deadLetterErrorDescription, cancellationToken);
+        // The worker forwards a null propertiesToModify as "none"; the SDK's overload with a dictionary refuses null.
+        if (propertiesToModify is null)
+        {
+            await receiver.DeadLetterMessageAsync(message, deadLetterReason, deadLetterErrorDescription, cancellationToken);
+        }
+        else
+        {
+            await receiver.DeadLetterMessageAsync(message, propertiesToModify, deadLetterReason, deadLetterErrorDescription, cancellationToken);
+        }
+
         Settlements.Add("DeadLetter:" + deadLetterReason);
     }
 
