@@ -4,6 +4,7 @@ using MailPipeline.Core.Dns;
 using MailPipeline.Functions.Checks;
 using MailPipeline.Pipeline.Azure;
 using MailPipeline.Pipeline.Azure.Configuration;
+using MailPipeline.Pipeline.Configuration;
 using MailPipeline.Pipeline.Ports;
 using MailPipeline.Pipeline.Processing;
 using Microsoft.Extensions.Configuration;
@@ -92,43 +93,18 @@ public static class PipelineFunctionsServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(options);
-        configuration.GetSection("Dns").Bind(options.Dns);
-        configuration.GetSection("Spf").Bind(options.Spf);
-        configuration.GetSection("Dkim").Bind(options.Dkim);
-        configuration.GetSection("Arc").Bind(options.Arc);
-        configuration.GetSection("Reputation").Bind(options.Reputation);
-        configuration.GetSection("Iprev").Bind(options.Iprev);
-        configuration.GetSection("Dmarc").Bind(options.Dmarc);
-        configuration.GetSection("AuthenticationResults").Bind(options.AuthenticationResults);
-        configuration.GetSection("Verdict").Bind(options.Verdict);
+        MailAuthenticationConfiguration.Bind(configuration, options);
         if (configuration[AuthServIdSetting] is { Length: > 0 } authServId)
         {
             options.AuthenticationResults.AuthServId = authServId;
         }
     }
 
-    /// <summary>Validates each check section's data annotations; each error names its section.</summary>
+    /// <summary>Validates each check section; each error names its section.</summary>
     /// <param name="options">The options.</param>
     /// <returns>The errors; empty when valid.</returns>
-    public static IReadOnlyList<string> ValidationErrors(MailAuthenticationOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var errors = new List<string>();
-        foreach ((string section, object value) in new (string, object)[]
-        {
-            ("Dns", options.Dns), ("Spf", options.Spf), ("Dkim", options.Dkim), ("Arc", options.Arc), ("Reputation", options.Reputation),
-            ("Iprev", options.Iprev), ("Dmarc", options.Dmarc), ("AuthenticationResults", options.AuthenticationResults), ("Verdict", options.Verdict),
-        })
-        {
-            var results = new List<ValidationResult>();
-            if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))
-            {
-                errors.AddRange(results.Select(r => $"{section}: {r.ErrorMessage}"));
-            }
-        }
-
-        return errors;
-    }
+    public static IReadOnlyList<string> ValidationErrors(MailAuthenticationOptions options) =>
+        MailAuthenticationConfiguration.ValidationErrors(options);
 
     private sealed class MailAuthenticationOptionsValidator : IValidateOptions<MailAuthenticationOptions>
     {

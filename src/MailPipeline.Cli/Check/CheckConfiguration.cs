@@ -1,7 +1,5 @@
-using System.ComponentModel.DataAnnotations;
 using MailPipeline.Core.Authentication;
-using MailPipeline.Core.Dns;
-using MailPipeline.Core.Verdict;
+using MailPipeline.Pipeline.Configuration;
 using Microsoft.Extensions.Configuration;
 
 namespace MailPipeline.Cli.Check;
@@ -14,8 +12,6 @@ namespace MailPipeline.Cli.Check;
 /// </summary>
 internal static class CheckConfiguration
 {
-    private static readonly BinderOptions Strict = new() { ErrorOnUnknownConfiguration = true };
-
     /// <summary>Loads and validates the options; throws <see cref="CheckConfigurationException"/> with a readable message.</summary>
     public static MailAuthenticationOptions Load(string? path)
     {
@@ -41,89 +37,28 @@ internal static class CheckConfiguration
             throw new CheckConfigurationException($"--config: '{path}' is not a readable JSON configuration file: {Innermost(ex).Message}");
         }
 
-        Bind(configuration, "Dns", options.Dns);
-        Bind(configuration, "Spf", options.Spf);
-        Bind(configuration, "Dkim", options.Dkim);
-        Bind(configuration, "Arc", options.Arc);
-        Bind(configuration, "Reputation", options.Reputation);
-        Bind(configuration, "Iprev", options.Iprev);
-        Bind(configuration, "Dmarc", options.Dmarc);
-        Bind(configuration, "AuthenticationResults", options.AuthenticationResults);
-        Bind(configuration, "Verdict", options.Verdict);
+        try
+        {
+            MailAuthenticationConfiguration.Bind(configuration, options, errorOnUnknownKeys: true);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new CheckConfigurationException(ex.Message);
+        }
+
         return Validate(options, $"'{path}'");
     }
 
     /// <summary>Validates options assembled in code (the defaults plus command-line zones).</summary>
     public static MailAuthenticationOptions Validate(MailAuthenticationOptions options, string source)
     {
-        var errors = new List<string>();
-        foreach (var (section, value) in Sections(options))
-        {
-            var results = new List<ValidationResult>();
-            if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))
-            {
-                errors.AddRange(results.Select(r => $"{section}: {r.ErrorMessage}"));
-            }
-        }
-
-        foreach (var server in options.Dns.Servers)
-        {
-            try
-            {
-                DnsEndpoint.Parse(server);
-            }
-            catch (FormatException ex)
-            {
-                errors.Add($"Dns: Servers: {ex.Message}");
-            }
-        }
-
-        if (options.Verdict.ActionWhenTempErrorPersists == VerdictAction.Retry)
-        {
-            errors.Add("Verdict: ActionWhenTempErrorPersists must be Deliver or Quarantine.");
-        }
-
-        if (options.Verdict.MaxTempErrorAttempts < 1)
-        {
-            errors.Add("Verdict: MaxTempErrorAttempts must be at least 1.");
-        }
-
+        var errors = MailAuthenticationConfiguration.ValidationErrors(options);
         if (errors.Count > 0)
         {
             throw new CheckConfigurationException($"invalid configuration in {source}: {string.Join("; ", errors)}");
         }
 
         return options;
-    }
-
-    private static void Bind(IConfiguration configuration, string section, object target)
-    {
-        try
-        {
-            configuration.GetSection(section).Bind(target, o => o.ErrorOnUnknownConfiguration = Strict.ErrorOnUnknownConfiguration);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new CheckConfigurationException($"invalid configuration in section '{section}': {ex.Message}");
-        }
-    }
-
-    private static IEnumerable<(string Section, object Value)> Sections(MailAuthenticationOptions options)
-    {
-        yield return ("Dns", options.Dns);
-        yield return ("Spf", options.Spf);
-        yield return ("Dkim", options.Dkim);
-        yield return ("Arc", options.Arc);
-        yield return ("Reputation", options.Reputation);
-        foreach (var (zone, index) in options.Reputation.Zones.Select((z, i) => (z, i)))
-        {
-            yield return ($"Reputation:Zones:{index}", zone);
-        }
-
-        yield return ("Iprev", options.Iprev);
-        yield return ("Dmarc", options.Dmarc);
-        yield return ("AuthenticationResults", options.AuthenticationResults);
-        yield return ("Verdict", options.Verdict);
     }
 
     private static Exception Innermost(Exception ex)

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using MailPipeline.Core.Authentication;
 using MailPipeline.Edge;
+using MailPipeline.Pipeline.Configuration;
 using MailPipeline.Pipeline.Processing;
 using Microsoft.Extensions.Configuration;
 
@@ -87,15 +88,21 @@ internal sealed class ServeConfiguration
     public static MailAuthenticationOptions BindAuthentication(IConfiguration configuration)
     {
         var options = new MailAuthenticationOptions();
-        Bind(configuration, "Dns", options.Dns);
-        Bind(configuration, "Spf", options.Spf);
-        Bind(configuration, "Dkim", options.Dkim);
-        Bind(configuration, "Arc", options.Arc);
-        Bind(configuration, "Reputation", options.Reputation);
-        Bind(configuration, "Iprev", options.Iprev);
-        Bind(configuration, "Dmarc", options.Dmarc);
-        Bind(configuration, "AuthenticationResults", options.AuthenticationResults);
-        Bind(configuration, "Verdict", options.Verdict);
+        try
+        {
+            MailAuthenticationConfiguration.Bind(configuration, options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ValidationException(ex.Message, ex);
+        }
+
+        var errors = MailAuthenticationConfiguration.ValidationErrors(options);
+        if (errors.Count > 0)
+        {
+            throw new ValidationException($"Configuration: {string.Join("; ", errors)}");
+        }
+
         return options;
     }
 
@@ -109,12 +116,6 @@ internal sealed class ServeConfiguration
         }
 
         throw new ValidationException($"{setting}: '{value}' is not IP:PORT (for example 127.0.0.1:8025).");
-    }
-
-    private static void Bind(IConfiguration configuration, string section, object target)
-    {
-        configuration.GetSection(section).Bind(target);
-        Validate(target, section);
     }
 
     private static void Validate(object target, string section)
