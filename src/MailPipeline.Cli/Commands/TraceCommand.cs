@@ -5,23 +5,17 @@ using MailPipeline.Pipeline.Storage;
 
 namespace MailPipeline.Cli.Commands;
 
-/// <summary><c>mailpipeline trace ID [--data DIR]</c>: every stored fact about one message: envelope, each stage result, verdict, where it went.</summary>
+/// <summary><c>mailpipeline trace ID [--data DIR | --storage CONNECTION|URI]</c>: every stored fact about one message: envelope, each stage result, verdict, where it went.</summary>
 internal static class TraceCommand
 {
     public static Command Create()
     {
         var id = new Argument<string>("id") { Description = "The message id (from the 250 reply or serve's summary line)." };
-        var data = QuarantineCommand.DataOption();
-        var command = new Command("trace", "Show every stored fact about one message (local store of serve).") { id, data };
-        command.SetAction(async (parse, cancellationToken) =>
+        var command = new Command("trace", "Show every stored fact about one message (local store of serve, or Blob Storage with --storage).") { id };
+        var selection = StoreSelection.AddTo(command);
+        command.SetAction((parse, cancellationToken) => selection.RunAsync(parse, async stores =>
         {
             var error = parse.InvocationConfiguration.Error;
-            var layout = QuarantineCommand.OpenLayout(parse.GetValue(data)!, error);
-            if (layout is null)
-            {
-                return MailPipelineCommand.Failure;
-            }
-
             string messageId = parse.GetValue(id)!;
             if (!QuarantineCommand.IsValidId(messageId))
             {
@@ -29,32 +23,31 @@ internal static class TraceCommand
                 return MailPipelineCommand.BadArguments;
             }
 
-            var raw = new LocalDiskRawMessageStore(Microsoft.Extensions.Options.Options.Create(new LocalDiskStoreOptions { Path = layout.Spool }));
-            var envelope = await raw.ReadEnvelopeAsync(messageId, cancellationToken);
+            var envelope = await stores.Raw.ReadEnvelopeAsync(messageId, cancellationToken);
             if (envelope is null)
             {
-                await error.WriteLineAsync($"mailpipeline: no message {messageId} in {layout.Root}.");
+                await error.WriteLineAsync($"mailpipeline: no message {messageId} in {stores.Location}.");
                 return MailPipelineCommand.Failure;
             }
 
             var output = parse.InvocationConfiguration.Output;
             await output.WriteLineAsync($"message {messageId}");
             await output.WriteLineAsync($"envelope: {Encoding.UTF8.GetString(MailEnvelopeJson.Serialize(envelope))}");
-            var results = new LocalDiskStageResultStore(layout);
+            var results = stores.Results;
             foreach (string stage in StageNames.Checks)
             {
                 byte[]? result = await results.GetAsync(messageId, stage, cancellationToken);
                 await output.WriteLineAsync($"{stage}: {(result is null ? "(no result yet)" : Encoding.UTF8.GetString(result))}");
             }
 
-            var verdict = await new LocalDiskVerdictStore(layout).GetAsync(messageId, cancellationToken);
+            var verdict = await stores.Verdicts.GetAsync(messageId, cancellationToken);
             await output.WriteLineAsync(verdict is null ? "verdict: (none yet)" : $"verdict: {LocalDiskVerdictStore.ActionWord(verdict.Action)} {Encoding.UTF8.GetString(verdict.Document.Span)}");
-            var routed = await new LocalDiskRoutedMailStore(layout).FindAsync(messageId, cancellationToken);
+            var routed = await stores.Routed.FindAsync(messageId, cancellationToken);
             await output.WriteLineAsync(routed is null
                 ? "routed: (not yet)"
-                : $"routed: {Path.Combine(layout.FolderOf(routed.Action), messageId + ".eml")} ({routed.Size} octets)");
+                : $"routed: {stores.Where(messageId, routed.Action)} ({routed.Size} octets)");
             return MailPipelineCommand.Success;
-        });
+        }));
         return command;
     }
 }
