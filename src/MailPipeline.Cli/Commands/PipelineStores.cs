@@ -131,7 +131,13 @@ internal sealed class StoreSelection
     {
         problem = null;
         var settings = new Dictionary<string, string?>();
-        if (storage.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || storage.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        if (storage.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            problem = "--storage: a blob service URI must be https:// (identity tokens are only sent over TLS); for Azurite give its connection string.";
+            return null;
+        }
+
+        if (storage.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
             settings[AzureConnections.StorageConnectionName + ":blobServiceUri"] = storage;
         }

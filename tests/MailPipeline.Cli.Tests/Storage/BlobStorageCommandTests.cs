@@ -122,13 +122,17 @@ public sealed class BlobStorageCommandTests : IClassFixture<AzuriteFixture>
         Assert.StartsWith("mailpipeline: no rights on ", line, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task QuarantineList_StorageNeitherConnectionStringNorUri_ExitsWithBadArguments()
+    [Theory(Timeout = 60_000)]
+    [InlineData("myaccount", "mailpipeline: --storage must be a connection string")]
+    [InlineData("http://myaccount.blob.core.windows.net", "mailpipeline: --storage: a blob service URI must be https://")]
+    [InlineData("AccountName=x;AccountKey=not base64!", "mailpipeline: --storage is not a usable storage connection")]
+    public async Task QuarantineList_UnusableStorage_ExitsWithBadArguments(string storage, string expected)
     {
-        var (code, _, error) = await RunAsync("quarantine", "list", "--storage", "myaccount");
+        var (code, output, error) = await RunAsync("quarantine", "list", "--storage", storage);
 
         Assert.Equal(MailPipelineCommand.BadArguments, code);
-        Assert.StartsWith("mailpipeline: --storage must be a connection string", error, StringComparison.Ordinal);
+        Assert.Equal("", output);
+        Assert.StartsWith(expected, error, StringComparison.Ordinal);
     }
 
     [Theory]
