@@ -121,8 +121,9 @@ public sealed class BlobRoutedMailStore : IRoutedMailStore
     }
 
     /// <inheritdoc />
-    public async Task<bool> ReleaseAsync(string messageId, CancellationToken cancellationToken = default)
+    public async Task<bool> ReleaseAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(stamp);
         string id = PipelineBlobStorage.SafeId(messageId, nameof(messageId));
         var held = _storage.Quarantine.GetBlobClient(id + MessageSuffix);
         ETag etag;
@@ -138,16 +139,14 @@ public sealed class BlobRoutedMailStore : IRoutedMailStore
         await _storage.EnsureContainersAsync(cancellationToken).ConfigureAwait(false);
         var metadata = new Dictionary<string, string> { ["messageid"] = id, ["action"] = "deliver", ["released"] = "true" };
 
-        // Document first, message last (the .eml marks the copy complete), then remove the quarantined copy.
-        byte[]? document = await ReadVerdictDocumentAsync(id, RouteAction.Quarantine, cancellationToken).ConfigureAwait(false);
-        if (document is not null)
+        // Document first (stamped with the release), message last (the .eml marks the copy complete), then remove
+        // the quarantined copy.
+        byte[] document = await ReadVerdictDocumentAsync(id, RouteAction.Quarantine, cancellationToken).ConfigureAwait(false) ?? [];
+        await _storage.Deliver.GetBlobClient(id + DocumentSuffix).UploadAsync(new BinaryData(stamp.AddTo(document, OperatorStamp.Released)), new BlobUploadOptions
         {
-            await _storage.Deliver.GetBlobClient(id + DocumentSuffix).UploadAsync(new BinaryData(document), new BlobUploadOptions
-            {
-                HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
-                Metadata = metadata,
-            }, cancellationToken).ConfigureAwait(false);
-        }
+            HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+            Metadata = metadata,
+        }, cancellationToken).ConfigureAwait(false);
 
         try
         {
@@ -170,6 +169,42 @@ public sealed class BlobRoutedMailStore : IRoutedMailStore
 
         await held.DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         await _storage.Quarantine.GetBlobClient(id + DocumentSuffix).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stamp);
+        string id = PipelineBlobStorage.SafeId(messageId, nameof(messageId));
+        var held = _storage.Quarantine.GetBlobClient(id + MessageSuffix);
+        ETag etag;
+        try
+        {
+            etag = (await held.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ETag;
+        }
+        catch (RequestFailedException ex) when (PipelineBlobStorage.IsNotFound(ex))
+        {
+            return false;
+        }
+
+        // The stamped document first, so a deletion is never without its record; then the message, only as it was
+        // when looked at (a concurrent release or delete wins and this one reports "not in quarantine").
+        byte[] document = await ReadVerdictDocumentAsync(id, RouteAction.Quarantine, cancellationToken).ConfigureAwait(false) ?? [];
+        await _storage.Quarantine.GetBlobClient(id + DocumentSuffix).UploadAsync(new BinaryData(stamp.AddTo(document, OperatorStamp.Deleted)), new BlobUploadOptions
+        {
+            HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+            Metadata = new Dictionary<string, string> { ["messageid"] = id, ["action"] = "quarantine", ["deleted"] = "true" },
+        }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await held.DeleteAsync(DeleteSnapshotsOption.IncludeSnapshots, new BlobRequestConditions { IfMatch = etag }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            return false;
+        }
+
         return true;
     }
 

@@ -82,8 +82,9 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
     }
 
     /// <inheritdoc />
-    public async Task<bool> ReleaseAsync(string messageId, CancellationToken cancellationToken = default)
+    public async Task<bool> ReleaseAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(stamp);
         string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
         string eml = Path.Combine(_layout.Quarantine, id + ".eml");
         string json = Path.Combine(_layout.Quarantine, id + ".json");
@@ -95,15 +96,42 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
                 return false;
             }
 
-            // Document first, message last (the .eml marks the copy complete), then remove the quarantined copy.
-            if (File.Exists(json))
-            {
-                File.Copy(json, Path.Combine(_layout.Deliver, id + ".json"), overwrite: true);
-            }
-
+            // Document first (stamped with the release), message last (the .eml marks the copy complete), then
+            // remove the quarantined copy.
+            byte[] document = File.Exists(json) ? await File.ReadAllBytesAsync(json, cancellationToken).ConfigureAwait(false) : [];
+            await DurableFile.WriteAsync(Path.Combine(_layout.Deliver, id + ".json"), stamp.AddTo(document, OperatorStamp.Released), _layout.Temp, cancellationToken).ConfigureAwait(false);
             File.Move(eml, Path.Combine(_layout.Deliver, id + ".eml"), overwrite: true);
             DurableFile.SyncDirectory(_layout.Deliver);
             DurableFile.Delete(json);
+            DurableFile.SyncDirectory(_layout.Quarantine);
+            return true;
+        }
+        finally
+        {
+            _release.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stamp);
+        string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
+        string eml = Path.Combine(_layout.Quarantine, id + ".eml");
+        string json = Path.Combine(_layout.Quarantine, id + ".json");
+        await _release.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!File.Exists(eml))
+            {
+                return false;
+            }
+
+            // The stamped document is durable before the message goes: a crash in between leaves the message
+            // with its deletion recorded, never a deletion without a record.
+            byte[] document = File.Exists(json) ? await File.ReadAllBytesAsync(json, cancellationToken).ConfigureAwait(false) : [];
+            await DurableFile.WriteAsync(json, stamp.AddTo(document, OperatorStamp.Deleted), _layout.Temp, cancellationToken).ConfigureAwait(false);
+            DurableFile.Delete(eml);
             DurableFile.SyncDirectory(_layout.Quarantine);
             return true;
         }
