@@ -18,13 +18,14 @@ internal static class ServeCommand
     public static Command Create()
     {
         var smtp = new Option<string?>("--smtp") { Description = "SMTP listener as IP:PORT (default 127.0.0.1:2525).", HelpName = "IP:PORT" };
-        var http = new Option<string?>("--http") { Description = "HTTP listener for /healthz and /metrics as IP:PORT (default 127.0.0.1:8025).", HelpName = "IP:PORT" };
+        var http = new Option<string?>("--http") { Description = "HTTP listener for /healthz, /readyz and /metrics as IP:PORT (default: the SMTP listen address, port 8025).", HelpName = "IP:PORT" };
+        var hostName = CommonOptions.HostName();
         var data = new Option<string?>("--data") { Description = "Data directory: spool, results, verdicts, deliver, quarantine (default ./data).", HelpName = "DIR" };
         var accept = new Option<string[]>("--accept-domain") { Description = "Accept mail for this domain (repeatable; localhost is always accepted).", HelpName = "DOMAIN", AllowMultipleArgumentsPerToken = false };
         var dnsbl = ReputationCommand.DnsblOption();
         var config = new Option<string?>("--config") { Description = "JSON configuration file (see mailpipeline.sample.json); flags override it.", HelpName = "FILE" };
         var resolver = CommonOptions.Resolver();
-        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, data, accept, dnsbl, resolver, config };
+        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, resolver, config };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -36,6 +37,7 @@ internal static class ServeCommand
                 {
                     Smtp = parse.GetValue(smtp),
                     Http = parse.GetValue(http),
+                    HostName = parse.GetValue(hostName),
                     DataDirectory = parse.GetValue(data),
                     Resolver = parse.GetValue(resolver),
                     ConfigFile = parse.GetValue(config),
@@ -63,7 +65,7 @@ internal static class ServeCommand
             var edge = app.Services.GetRequiredService<EdgeHostedService>();
             var smtpEndpoint = await edge.ListeningEndpoint;
             var pipeline = app.Services.GetRequiredService<LocalPipeline>();
-            await output.WriteLineAsync($"mailpipeline serve: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /metrics), data in {pipeline.Layout.Root}");
+            await output.WriteLineAsync($"mailpipeline serve: {configuration.Configuration["Edge:HostName"]}: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /readyz, /metrics), data in {pipeline.Layout.Root}");
             await output.FlushAsync(CancellationToken.None);
             var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);

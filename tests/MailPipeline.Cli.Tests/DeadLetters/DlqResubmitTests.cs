@@ -20,7 +20,7 @@ public sealed class DlqResubmitTests
         var chosenIds = harness.Broker.GetMessages(SpfDlq).Where(m => chosen.Contains(m.SequenceNumber)).Select(m => m.MessageId).ToList();
 
         // act
-        var run = await harness.RunAsync("dlq", "resubmit", "--entity", "mail-received/spf", "--seq", Text(numbers[1]), Text(numbers[3]));
+        var run = await harness.RunOnTerminalAsync("dlq", "resubmit", "--entity", "mail-received/spf", "--seq", Text(numbers[1]), Text(numbers[3]));
 
         // assert
         Assert.Equal(0, run.ExitCode);

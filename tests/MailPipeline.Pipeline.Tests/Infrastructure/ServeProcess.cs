@@ -23,6 +23,9 @@ public sealed class ServeProcess : IDisposable
 
     public bool IsRunning => _process.IsRunning;
 
+    /// <summary>The process id (for <see cref="ListeningSockets"/>).</summary>
+    public int Id => _process.Id;
+
     /// <summary>The CLI built beside this test assembly's configuration.</summary>
     public static string CliPath
     {
