@@ -47,7 +47,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
         _azurite = ExternalProcess.Start(bin,
             ["--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-             "--location", _dataDir, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl"]);
+             "--location", _dataDir, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl", "--disableTelemetry"]);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (DateTime.UtcNow < deadline)
         {

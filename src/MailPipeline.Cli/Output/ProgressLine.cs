@@ -13,7 +13,7 @@ internal sealed class ProgressLine
     private readonly TextWriter _terminal;
     private readonly Lock _lock = new();
     private readonly Stopwatch _since = Stopwatch.StartNew();
-    private TimeSpan _shown = TimeSpan.MinValue;
+    private TimeSpan _shown = -Interval; // the first report is drawn at once
     private bool _visible;
 
     private ProgressLine(TextWriter terminal) => _terminal = terminal;

@@ -110,8 +110,8 @@ public sealed class OperatorOutputTests(DnsServerFixture dns)
         var (pipedExit, pipedOut, pipedErr) = await CheckCommandTests.RunAsync(args);
 
         // assert
-        Assert.Equal(0, terminalExit);
-        Assert.Equal(0, pipedExit);
+        Assert.True(terminalExit == 0, terminalErr.ToString() + terminalOut);
+        Assert.True(pipedExit == 0, pipedErr + pipedOut);
         Assert.Contains("\rcheck: 1 envelopes, 0 with errors", terminalErr.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("\r", pipedErr, StringComparison.Ordinal);
         Assert.Equal("mailpipeline: checked 3 envelopes, 0 with errors.", pipedErr.Trim());
