@@ -96,16 +96,10 @@ internal static class QuarantineCommand
                 return failure;
             }
 
-            var stamp = new OperatorStamp(await stores.OperatorAsync(cancellationToken), DateTimeOffset.UtcNow);
-            if (!await stores.Routed.ReleaseAsync(messageId, stamp, cancellationToken))
+            var stamp = await ActAsync(stores, messageId, "released", stores.Routed.ReleaseAsync, QuarantineAuditLog.Released, error, cancellationToken);
+            if (stamp is null)
             {
-                await error.WriteLineAsync($"mailpipeline: message {messageId} left quarantine while it was being released (released or deleted by someone else); nothing done.");
                 return MailPipelineCommand.Failure;
-            }
-
-            using (var audit = AuditLogger(error))
-            {
-                QuarantineAuditLog.Released(audit.CreateLogger(QuarantineAuditLog.Category), messageId, stamp.By, stamp.At, stores.Location);
             }
 
             await parse.InvocationConfiguration.Output.WriteLineAsync($"{messageId} released to {stores.Where(messageId, RouteAction.Deliver)} by {stamp.By}");
@@ -142,16 +136,10 @@ internal static class QuarantineCommand
                 }
             }
 
-            var stamp = new OperatorStamp(await stores.OperatorAsync(cancellationToken), DateTimeOffset.UtcNow);
-            if (!await stores.Routed.DeleteAsync(messageId, stamp, cancellationToken))
+            var stamp = await ActAsync(stores, messageId, "deleted", stores.Routed.DeleteAsync, QuarantineAuditLog.Deleted, error, cancellationToken);
+            if (stamp is null)
             {
-                await error.WriteLineAsync($"mailpipeline: message {messageId} left quarantine while it was being deleted (released or deleted by someone else); nothing done.");
                 return MailPipelineCommand.Failure;
-            }
-
-            using (var audit = AuditLogger(error))
-            {
-                QuarantineAuditLog.Deleted(audit.CreateLogger(QuarantineAuditLog.Category), messageId, stamp.By, stamp.At, stores.Location);
             }
 
             await output.WriteLineAsync($"{messageId} deleted from quarantine by {stamp.By}");
@@ -164,7 +152,30 @@ internal static class QuarantineCommand
 
     private static Argument<string> MessageIdArgument() => new("id") { Description = "The message id (from the 250 reply, serve's summary line or quarantine list)." };
 
-    private static ILoggerFactory AuditLogger(TextWriter error) => LoggerFactory.Create(logging => logging.AddProvider(new TextWriterLoggerProvider(error)));
+    /// <summary>
+    /// Does a release or delete as the current operator, now, and writes the audit log line; null (after saying so)
+    /// when the message left quarantine meanwhile.
+    /// </summary>
+    private static async Task<OperatorStamp?> ActAsync(
+        PipelineStores stores,
+        string messageId,
+        string verb,
+        Func<string, OperatorStamp, CancellationToken, Task<bool>> action,
+        Action<ILogger, string, string, DateTimeOffset, string> log,
+        TextWriter error,
+        CancellationToken cancellationToken)
+    {
+        var stamp = new OperatorStamp(await stores.OperatorAsync(cancellationToken), DateTimeOffset.UtcNow);
+        if (!await action(messageId, stamp, cancellationToken))
+        {
+            await error.WriteLineAsync($"mailpipeline: message {messageId} left quarantine before it could be {verb} (released or deleted by someone else); nothing done.");
+            return null;
+        }
+
+        using var audit = LoggerFactory.Create(logging => logging.AddProvider(new TextWriterLoggerProvider(error)));
+        log(audit.CreateLogger(QuarantineAuditLog.Category), messageId, stamp.By, stamp.At, stores.Location);
+        return stamp;
+    }
 
     /// <summary>
     /// Null when the message is in quarantine; otherwise prints what was looked for and where (and where the message

@@ -82,38 +82,32 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
     }
 
     /// <inheritdoc />
-    public async Task<bool> ReleaseAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(stamp);
-        string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
-        string eml = Path.Combine(_layout.Quarantine, id + ".eml");
-        string json = Path.Combine(_layout.Quarantine, id + ".json");
-        await _release.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    public Task<bool> ReleaseAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default) =>
+        OnQuarantinedAsync(messageId, stamp, OperatorStamp.Released, async (id, eml, json, document) =>
         {
-            if (!File.Exists(eml))
-            {
-                return false;
-            }
-
             // Document first (stamped with the release), message last (the .eml marks the copy complete), then
             // remove the quarantined copy.
-            byte[] document = File.Exists(json) ? await File.ReadAllBytesAsync(json, cancellationToken).ConfigureAwait(false) : [];
-            await DurableFile.WriteAsync(Path.Combine(_layout.Deliver, id + ".json"), stamp.AddTo(document, OperatorStamp.Released), _layout.Temp, cancellationToken).ConfigureAwait(false);
+            await DurableFile.WriteAsync(Path.Combine(_layout.Deliver, id + ".json"), document, _layout.Temp, cancellationToken).ConfigureAwait(false);
             File.Move(eml, Path.Combine(_layout.Deliver, id + ".eml"), overwrite: true);
             DurableFile.SyncDirectory(_layout.Deliver);
             DurableFile.Delete(json);
-            DurableFile.SyncDirectory(_layout.Quarantine);
-            return true;
-        }
-        finally
-        {
-            _release.Release();
-        }
-    }
+        }, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default)
+    public Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default) =>
+        OnQuarantinedAsync(messageId, stamp, OperatorStamp.Deleted, async (_, eml, json, document) =>
+        {
+            // The stamped document is durable before the message goes: a crash in between leaves the message
+            // with its deletion recorded, never a deletion without a record.
+            await DurableFile.WriteAsync(json, document, _layout.Temp, cancellationToken).ConfigureAwait(false);
+            DurableFile.Delete(eml);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Runs an operator action on a quarantined message, one at a time: false when it is not in quarantine; otherwise
+    /// the action gets the id, the .eml and .json paths and the document stamped under <paramref name="property"/>.
+    /// </summary>
+    private async Task<bool> OnQuarantinedAsync(string messageId, OperatorStamp stamp, string property, Func<string, string, string, byte[], Task> action, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stamp);
         string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
@@ -127,11 +121,8 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
                 return false;
             }
 
-            // The stamped document is durable before the message goes: a crash in between leaves the message
-            // with its deletion recorded, never a deletion without a record.
             byte[] document = File.Exists(json) ? await File.ReadAllBytesAsync(json, cancellationToken).ConfigureAwait(false) : [];
-            await DurableFile.WriteAsync(json, stamp.AddTo(document, OperatorStamp.Deleted), _layout.Temp, cancellationToken).ConfigureAwait(false);
-            DurableFile.Delete(eml);
+            await action(id, eml, json, stamp.AddTo(document, property)).ConfigureAwait(false);
             DurableFile.SyncDirectory(_layout.Quarantine);
             return true;
         }

@@ -93,17 +93,5 @@ public sealed class ListenerBindingTests : IDisposable
         }
     }
 
-    private static string EdgePath
-    {
-        get
-        {
-#if DEBUG
-            const string configuration = "Debug";
-#else
-            const string configuration = "Release";
-#endif
-            string path = Path.Combine(RepoPaths.Root, "src", "MailPipeline.Edge", "bin", configuration, "net10.0", "mailpipeline-edge.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException($"Build the edge first: {path} is missing.");
-        }
-    }
+    private static string EdgePath => RepoPaths.BuiltOutput("MailPipeline.Edge", "mailpipeline-edge.dll");
 }
