@@ -166,7 +166,7 @@ internal static class ReputationCommand
             await output.WriteLineAsync($"{list.Zone} ({kind} list) {list.Subject}{identity}: {line}");
         }
 
-        await output.WriteLineAsync($"reputation: {Output.ListingText.Outcome(reputation.IsBlocked, reputation.Score)}");
+        await output.WriteLineAsync($"reputation: {Output.ListingText.Outcome(reputation.IsBlocked, reputation.Score, reputation.Lists.Any(l => l.IsListed && l.Blocks))}");
         foreach (var entry in entries)
         {
             await output.WriteLineAsync("Authentication-Results entry: " + Format(entry));

@@ -28,9 +28,10 @@ internal static class ListingText
     /// <summary>The one-line outcome of all lists: <c>blocked (quarantine)</c> or <c>not blocked</c>, with the score.</summary>
     /// <param name="blocked">The listings block the message.</param>
     /// <param name="score">Block weights minus allow weights.</param>
+    /// <param name="blockingListing">Some listing blocks by itself (so "not blocked" means an allow list overrode it).</param>
     /// <returns>The text.</returns>
-    public static string Outcome(bool blocked, double score) =>
-        string.Create(CultureInfo.InvariantCulture, $"score {score}, {(blocked ? "BLOCKED (quarantine)" : "not blocked")}");
+    public static string Outcome(bool blocked, double score, bool blockingListing = false) =>
+        string.Create(CultureInfo.InvariantCulture, $"score {score}, {(blocked ? "BLOCKED (quarantine)" : blockingListing ? "not blocked (an allow-list listing overrides the blocking ones)" : "not blocked")}");
 
     private static string Effect(bool allowList, bool blocks, double? weight) =>
         allowList ? string.Create(CultureInfo.InvariantCulture, $"allows (weight {weight ?? 0})")
