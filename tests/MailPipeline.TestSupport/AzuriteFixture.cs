@@ -48,7 +48,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
         _azurite = ExternalProcess.Start(bin,
             ["--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
              "--location", _dataDir, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl", "--disableTelemetry"]);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        // Node's start-up takes seconds on a loaded machine (several test projects start their own Azurite at once).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (DateTime.UtcNow < deadline)
         {
             if (!_azurite.IsRunning)
