@@ -19,6 +19,10 @@ public sealed class EdgeMetrics : IDisposable
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _bytes;
     private readonly Counter<long> _rejected;
+    private readonly Histogram<double> _commit;
+    private static readonly double[] CommitBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1];
+    private readonly long[] _commitCounts = new long[CommitBuckets.Length + 1];
+    private long _commitSumMicros;
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
     private long _sessionsTotal;
     private long _acceptedTotal;
@@ -32,6 +36,7 @@ public sealed class EdgeMetrics : IDisposable
         _accepted = _meter.CreateCounter<long>("mailpipeline.edge.messages.accepted", description: "Messages stored, published and answered 250");
         _bytes = _meter.CreateCounter<long>("mailpipeline.edge.bytes.accepted", unit: "By", description: "Octets of accepted messages");
         _rejected = _meter.CreateCounter<long>("mailpipeline.edge.rejected", description: "Rejections by reason");
+        _commit = _meter.CreateHistogram<double>("mailpipeline.edge.commit.duration", unit: "s", description: "End of DATA to the message and envelope being durable (the group commit wait)");
         _meter.CreateObservableGauge("mailpipeline.edge.sessions.active", () => Interlocked.Read(ref _activeSessions));
     }
 
@@ -63,6 +68,24 @@ public sealed class EdgeMetrics : IDisposable
         _bytes.Add(bytes);
     }
 
+    /// <summary>Messages whose commit took at most <paramref name="seconds"/> (for the added latency of group commit).</summary>
+    /// <param name="seconds">A bucket bound of the histogram.</param>
+    /// <returns>The count, or -1 when it is not a bucket bound.</returns>
+    public long CommittedWithin(double seconds)
+    {
+        int bucket = Array.IndexOf(CommitBuckets, seconds);
+        return bucket < 0 ? -1 : _commitCounts.Take(bucket + 1).Sum();
+    }
+
+    internal void Committed(TimeSpan duration)
+    {
+        double seconds = duration.TotalSeconds;
+        int bucket = Array.FindIndex(CommitBuckets, b => seconds <= b);
+        Interlocked.Increment(ref _commitCounts[bucket < 0 ? CommitBuckets.Length : bucket]);
+        Interlocked.Add(ref _commitSumMicros, (long)(seconds * 1_000_000));
+        _commit.Record(seconds);
+    }
+
     internal void Rejected(string reason)
     {
         _rejectedByReason.AddOrUpdate(reason, 1, static (_, n) => n + 1);
@@ -78,6 +101,17 @@ public sealed class EdgeMetrics : IDisposable
         text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_sessions_active gauge\nmailpipeline_edge_sessions_active {Interlocked.Read(ref _activeSessions)}\n");
         text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_messages_accepted_total counter\nmailpipeline_edge_messages_accepted_total {AcceptedTotal}\n");
         text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_bytes_accepted_total counter\nmailpipeline_edge_bytes_accepted_total {Interlocked.Read(ref _bytesTotal)}\n");
+        text.Append("# TYPE mailpipeline_edge_commit_seconds histogram\n");
+        long cumulative = 0;
+        for (int i = 0; i < CommitBuckets.Length; i++)
+        {
+            cumulative += Interlocked.Read(ref _commitCounts[i]);
+            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_commit_seconds_bucket{{le=\"{CommitBuckets[i]}\"}} {cumulative}\n");
+        }
+
+        cumulative += Interlocked.Read(ref _commitCounts[CommitBuckets.Length]);
+        text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_commit_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n");
+        text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_commit_seconds_sum {Interlocked.Read(ref _commitSumMicros) / 1e6}\nmailpipeline_edge_commit_seconds_count {cumulative}\n");
         text.Append("# TYPE mailpipeline_edge_rejected_total counter\n");
         foreach ((string reason, long count) in _rejectedByReason.OrderBy(p => p.Key, StringComparer.Ordinal))
         {

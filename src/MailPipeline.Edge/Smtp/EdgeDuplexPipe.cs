@@ -19,18 +19,20 @@ internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
     private readonly NetworkStream _network;
     private readonly EdgeSession _session;
     private readonly EdgeOptions _options;
+    private readonly EdgeDataReceiver _receiver;
     private readonly Action _onDispose;
     private SslStream? _ssl;
     private bool _disposed;
 
-    public EdgeDuplexPipe(Socket socket, EdgeSession session, EdgeOptions options, Action onDispose)
+    public EdgeDuplexPipe(Socket socket, EdgeSession session, EdgeOptions options, EdgeDataReceiver receiver, Action onDispose)
     {
+        _receiver = receiver;
         _socket = socket;
         _network = new NetworkStream(socket, ownsSocket: true);
         _session = session;
         _options = options;
         _onDispose = onDispose;
-        Guard = new SmtpGuardStream(_network, session, options, greeted: false);
+        Guard = new SmtpGuardStream(_network, session, options, receiver, greeted: false);
         Input = PipeReader.Create(Guard, new StreamPipeReaderOptions(leaveOpen: true));
         Output = PipeWriter.Create(Guard, new StreamPipeWriterOptions(leaveOpen: true));
     }
@@ -70,7 +72,7 @@ internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
 
         _ssl = ssl;
         _session.Tls = new EnvelopeTls(ProtocolName(ssl.SslProtocol), ssl.NegotiatedCipherSuite.ToString());
-        Guard = new SmtpGuardStream(ssl, _session, _options, greeted: true);
+        Guard = new SmtpGuardStream(ssl, _session, _options, _receiver, greeted: true);
         Input = PipeReader.Create(Guard, new StreamPipeReaderOptions(leaveOpen: true));
         Output = PipeWriter.Create(Guard, new StreamPipeWriterOptions(leaveOpen: true));
     }
@@ -90,6 +92,13 @@ internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
         }
 
         _disposed = true;
+        _ = Guard.AbortDataAsync().AsTask(); // a transfer cut off by the session's end keeps nothing
+        if (_session.PendingData is { } pending)
+        {
+            _session.PendingData = null;
+            _ = pending.DisposeAsync().AsTask();
+        }
+
         try
         {
             _ssl?.Dispose();

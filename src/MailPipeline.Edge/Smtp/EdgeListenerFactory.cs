@@ -23,12 +23,14 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly MessageIdGenerator _sessionIds;
+    private readonly EdgeDataReceiver _receiver;
     private readonly List<Listener> _listeners = [];
     private readonly TaskCompletionSource<IPEndPoint> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopAccepting = new();
 
-    public EdgeListenerFactory(EdgeOptions options, ConnectionLimiter limiter, EdgeMetrics metrics, TimeProvider time, ILogger logger)
+    public EdgeListenerFactory(EdgeOptions options, ConnectionLimiter limiter, EdgeMetrics metrics, TimeProvider time, ILogger logger, EdgeDataReceiver receiver)
     {
+        _receiver = receiver;
         _options = options;
         _limiter = limiter;
         _metrics = metrics;
@@ -123,7 +125,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
             context.Properties[EndpointListener.RemoteEndPointKey] = remote;
             context.CommandExecuting += (_, e) => OnCommand(session, e.Command);
 
-            return new EdgeDuplexPipe(socket, session, _options, () =>
+            return new EdgeDuplexPipe(socket, session, _options, _receiver, () =>
             {
                 _limiter.Release(address);
                 _metrics.SessionEnded();
@@ -150,6 +152,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
                 break;
             case RsetCommand:
                 session.RecipientCount = 0;
+                session.Recipients.Clear();
                 break;
         }
     }

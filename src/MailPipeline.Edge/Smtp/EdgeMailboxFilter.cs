@@ -30,6 +30,7 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
     {
         var session = EdgeSession.From(context);
         session.RecipientCount = 0;
+        session.Recipients.Clear();
         foreach ((string name, string value) in session.MailParameters)
         {
             if (!KnownMailParameters.Contains(name))
@@ -83,6 +84,7 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
         {
             case RecipientDecision.Accept:
                 session.RecipientCount++;
+                session.Recipients.Add($"{to.User}@{to.Host}");
                 return Task.FromResult(true);
             case RecipientDecision.UnknownUser:
                 Log.RecipientRefused(_logger, session.Id, session.Remote.Address.ToString(), "unknown-user", Printable(to.Host));
