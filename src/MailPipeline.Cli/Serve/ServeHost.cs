@@ -54,7 +54,8 @@ internal static class ServeHost
                 sp.GetRequiredService<MessageAuthenticator>(),
                 configuration.Authentication.Verdict.MaxTempErrorAttempts,
                 configuration.Pipeline,
-                sp.GetRequiredService<ILoggerFactory>());
+                sp.GetRequiredService<ILoggerFactory>(),
+                spool: configuration.Configuration.GetSection(LocalDiskStoreOptions.SectionName).Get<LocalDiskStoreOptions>());
             pipeline.Metrics.ObserveDns(() => (cache.Hits + cache.Misses, cache.Hits));
             var writer = TextWriter.Synchronized(output);
             pipeline.Aggregator.MessageRouted += (_, e) => writer.WriteLine(e.ToSummaryLine());

@@ -146,7 +146,7 @@ public sealed partial class Aggregator
 
         int attempt = all.Max(s => s.Attempt);
         var report = await _authenticator.AggregateAsync(spf.Result, dkim.Result, reputation.Result, dmarc.Result, attempt, cancellationToken).ConfigureAwait(false);
-        report = report with { MessageId = id };
+        report = report with { MessageId = id, ReceivedAt = envelope.ReceivedAt };
         if (report.Action == "retry")
         {
             // The aggregation's own DNS (DMARC evaluation) failed: run DMARC discovery (and any transient stage) again.

@@ -232,8 +232,7 @@ public sealed class LocalPipelineTests
     {
         // arrange: accepted an hour ago, never decided (its events were lost)
         await using var test = new TestPipeline(options: new PipelineOptions { VerdictTimeout = TimeSpan.FromMinutes(15), RetryBaseDelay = TimeSpan.FromMilliseconds(20), RetryMaxDelay = TimeSpan.FromMilliseconds(50) });
-        var envelope = await test.StoreAsync(TestPipeline.Message());
-        await test.Pipeline.RawStore.StoreEnvelopeAsync(envelope with { ReceivedAt = DateTimeOffset.UtcNow.AddHours(-1) });
+        var envelope = await test.StoreAsync(TestPipeline.Message(), receivedAt: DateTimeOffset.UtcNow.AddHours(-1));
         test.Pipeline.Transport.Start(test.Pipeline.Stages.RunAsync, test.Pipeline.Aggregator.OnStageCompletedAsync);
 
         // act
