@@ -11,7 +11,7 @@ public sealed class FaultyStore : IRawMessageStore
 
     public LocalDiskRawMessageStore Inner { get; }
 
-    /// <summary>Writing message content fails (as a failing disk would).</summary>
+    /// <summary>Writing message content fails (as a disk failing mid-DATA would; our Received header, written when DATA starts, still goes in).</summary>
     public bool FailMessages { get; set; }
 
     /// <summary>The commit (message with its envelope) fails.</summary>
@@ -34,12 +34,15 @@ public sealed class FaultyStore : IRawMessageStore
 
     private sealed class Writer(FaultyStore owner, IRawMessageWriter inner) : IRawMessageWriter
     {
+        private int _writes;
+
         public string MessageId => inner.MessageId;
 
         public long Length => inner.Length;
 
         public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
-            owner.DiskFull ? throw new IOException("No space left on device (test)", 28)
+            _writes++ == 0 ? inner.WriteAsync(data, cancellationToken)
+            : owner.DiskFull ? throw new IOException("No space left on device (test)", 28)
             : owner.FailMessages ? throw new IOException("disk unavailable (test)")
             : inner.WriteAsync(data, cancellationToken);
 
