@@ -106,8 +106,9 @@ internal static class TraceCommand
                 await output.WriteLineAsync($"{name}: {(fact is null ? missing : HumanJson.Reformat(fact))}");
             }
 
-            string action = verdict is not null ? LocalDiskVerdictStore.ActionWord(verdict.Action)
-                : verdictNode?["action"] is JsonValue word && word.TryGetValue(out string? text) ? text : "?";
+            // The document's own action: a released message's verdict still says quarantine (serve reads it from deliver/).
+            string action = verdictNode?["action"] is JsonValue word && word.TryGetValue(out string? text) ? text
+                : verdict is not null ? LocalDiskVerdictStore.ActionWord(verdict.Action) : "?";
             await output.WriteLineAsync(verdictDocument is null ? "verdict: (none yet)" : $"verdict: {action} {HumanJson.Reformat(verdictDocument)}");
             await output.WriteLineAsync($"routed: {routedText}");
             if (audit is not null)

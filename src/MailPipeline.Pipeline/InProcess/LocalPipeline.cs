@@ -132,6 +132,25 @@ public sealed class LocalPipeline : IAsyncDisposable
         RawStore.Dispose();
     }
 
+    /// <summary>Deletes deliver/ and quarantine/ copies past their retention (zero keeps them).</summary>
+    /// <returns>How many messages were deleted.</returns>
+    public int ApplyRetention()
+    {
+        int deleted = 0;
+        var now = _time.GetUtcNow();
+        if (_options.QuarantineRetention > TimeSpan.Zero)
+        {
+            deleted += Routed.DeleteOlderThan(Contracts.RouteAction.Quarantine, _options.QuarantineRetention, now);
+        }
+
+        if (_options.DeliverRetention > TimeSpan.Zero)
+        {
+            deleted += Routed.DeleteOlderThan(Contracts.RouteAction.Deliver, _options.DeliverRetention, now);
+        }
+
+        return deleted;
+    }
+
     /// <summary>A routed message: its spool record and held state go (its routed copy is durable).</summary>
     private void Settle(string messageId)
     {
@@ -156,6 +175,7 @@ public sealed class LocalPipeline : IAsyncDisposable
             try
             {
                 await Reconciler.SweepAsync(startup: false, cancellationToken).ConfigureAwait(false);
+                ApplyRetention();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

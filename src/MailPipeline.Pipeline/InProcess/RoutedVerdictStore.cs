@@ -57,6 +57,16 @@ public sealed class RoutedVerdictStore : IVerdictStore
         }
 
         byte[]? document = await _routed.ReadVerdictDocumentAsync(messageId, routed.Action, cancellationToken).ConfigureAwait(false);
-        return document is null ? null : new StoredVerdict(messageId, routed.Action, document);
+        if (document is null)
+        {
+            return null;
+        }
+
+        // The decision is the document's (a released message sits in deliver/ with its quarantine verdict).
+        using var json = System.Text.Json.JsonDocument.Parse(document);
+        var action = json.RootElement.TryGetProperty("action", out var word) && word.GetString() == "quarantine" ? RouteAction.Quarantine
+            : json.RootElement.TryGetProperty("action", out word) && word.GetString() == "deliver" ? RouteAction.Deliver
+            : routed.Action;
+        return new StoredVerdict(messageId, action, document);
     }
 }

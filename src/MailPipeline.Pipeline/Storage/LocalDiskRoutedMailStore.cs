@@ -62,6 +62,29 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore, IDisposable
         await _committer.CommitAsync(routing, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Deletes routed copies (message and document) older than <paramref name="age"/> from one folder.</summary>
+    /// <param name="action">The folder.</param>
+    /// <param name="age">How old a copy must be (by its routing time) to go.</param>
+    /// <param name="now">The current time.</param>
+    /// <returns>How many messages were deleted.</returns>
+    public int DeleteOlderThan(RouteAction action, TimeSpan age, DateTimeOffset now)
+    {
+        int deleted = 0;
+        foreach (var file in new DirectoryInfo(_layout.FolderOf(action)).EnumerateFiles("*.eml"))
+        {
+            if (now - file.LastWriteTimeUtc < age)
+            {
+                continue;
+            }
+
+            file.Delete(); // message first: a document without its message is never listed
+            File.Delete(Path.ChangeExtension(file.FullName, ".json"));
+            deleted++;
+        }
+
+        return deleted;
+    }
+
     /// <summary>Routings committed by this process, and the group commits (fsync bursts) they took.</summary>
     public (long Routings, long Batches) CommitCounts => (Interlocked.Read(ref _committer.Commits), Interlocked.Read(ref _committer.Batches));
 
