@@ -28,6 +28,10 @@ public sealed class PipelineOptions : IValidatableObject
     /// <summary>How long after acceptance a message without a verdict is considered stuck and re-driven.</summary>
     public TimeSpan VerdictTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>Memory for whole messages read by the checks at once (DKIM reads the message whole); larger messages wait for their turn.</summary>
+    [Range(1024 * 1024, long.MaxValue)]
+    public long MessageMemoryLimit { get; set; } = 128L * 1024 * 1024;
+
     /// <summary>How long <c>serve</c> keeps quarantined messages (as the Azure lifecycle rule: 90 days); zero keeps them.</summary>
     public TimeSpan QuarantineRetention { get; set; } = TimeSpan.FromDays(90);
 

@@ -269,6 +269,30 @@ public sealed class LocalPipelineTests
         }
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task ApplyRetention_QuarantinePastItsPeriod_Deleted_DeliverKeptByDefault()
+    {
+        // arrange: one quarantined and one delivered copy, both 91 days old
+        await using var test = new TestPipeline();
+        foreach (var (folder, id) in new[] { (test.Pipeline.Layout.Quarantine, "01OLDQUARANTINED0000000000"), (test.Pipeline.Layout.Deliver, "01OLDDELIVERED000000000000") })
+        {
+            foreach (string extension in new[] { ".json", ".eml" })
+            {
+                string path = Path.Combine(folder, id + extension);
+                await File.WriteAllTextAsync(path, "x");
+                File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddDays(-91));
+            }
+        }
+
+        // act
+        int deleted = test.Pipeline.ApplyRetention();
+
+        // assert: quarantine keeps 90 days by default, deliver/ until the consumer takes it
+        Assert.Equal(1, deleted);
+        Assert.Empty(Directory.GetFiles(test.Pipeline.Layout.Quarantine));
+        Assert.Equal(2, Directory.GetFiles(test.Pipeline.Layout.Deliver).Length);
+    }
+
     private sealed class DiscardingDispatcher : MailPipeline.Pipeline.Ports.IStageDispatcher
     {
         public Task DispatchAsync(StageRequest request, CancellationToken cancellationToken = default) => Task.CompletedTask;
