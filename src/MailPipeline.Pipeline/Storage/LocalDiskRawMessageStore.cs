@@ -231,6 +231,7 @@ public sealed class LocalDiskRawMessageStore : IRawMessageStore, IRawMessageInve
             if (Interlocked.CompareExchange(ref pending.State, 2, 0) != 0)
             {
                 pending.AbandonRequested = true;
+                Thread.MemoryBarrier(); // pairs with the committer's: one of the two sees the other's write
                 if (pending.Completion.Task.IsCompletedSuccessfully)
                 {
                     Retire(pending.MessageId);
@@ -295,7 +296,20 @@ public sealed class LocalDiskRawMessageStore : IRawMessageStore, IRawMessageInve
 
             if (batch.Count > 0)
             {
-                CommitBatch(batch);
+                try
+                {
+                    CommitBatch(batch);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // A bug or an unexpected fault: answer every waiting session (451) rather than stop committing.
+                    foreach (var pending in batch)
+                    {
+                        pending.Completion.TrySetException(new IOException("The spool commit failed.", ex));
+                    }
+
+                    _current = null;
+                }
             }
 
             SealIfOld();
@@ -419,6 +433,7 @@ public sealed class LocalDiskRawMessageStore : IRawMessageStore, IRawMessageInve
             }
             else
             {
+                own[i].File!.Discard();
                 own[i].Completion.TrySetException(new IOException("Writing the message file failed.", ownErrors[i]));
             }
         }
@@ -429,6 +444,7 @@ public sealed class LocalDiskRawMessageStore : IRawMessageStore, IRawMessageInve
         _index[pending.MessageId] = new Entry(segment, offset, pending.Envelope.Size, pending.Envelope);
         Interlocked.Increment(ref _commits);
         pending.Completion.TrySetResult();
+        Thread.MemoryBarrier();
         if (pending.AbandonRequested)
         {
             Retire(pending.MessageId);

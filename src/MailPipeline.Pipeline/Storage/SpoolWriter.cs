@@ -20,6 +20,7 @@ internal sealed class SpoolWriter : IRawMessageWriter
     private int _lastUsed;
     private SpoolSegment? _file;
     private bool _committed;
+    private bool _handedOff;
     private bool _disposed;
 
     public SpoolWriter(LocalDiskRawMessageStore store, string messageId, MessageBufferPool pool, int inlineLimit)
@@ -92,6 +93,7 @@ internal sealed class SpoolWriter : IRawMessageWriter
             await RandomAccess.WriteAsync(_file.Handle!, header, 0, cancellationToken).ConfigureAwait(false);
         }
 
+        _handedOff = true; // from here the committer owns the chunks and the file, whatever happens to this call
         await _store.CommitAsync(pending, cancellationToken).ConfigureAwait(false);
         _committed = true;
         return stored;
@@ -105,9 +107,9 @@ internal sealed class SpoolWriter : IRawMessageWriter
         }
 
         _disposed = true;
-        ReleaseChunks();
-        if (!_committed)
+        if (!_handedOff)
         {
+            ReleaseChunks();
             _file?.Discard();
         }
 
