@@ -33,6 +33,11 @@ internal sealed class EdgeCommandFactory : SmtpCommandFactory
             {
                 yield return "STARTTLS";
             }
+
+            if (EdgeSession.From(context).XclientAllowed)
+            {
+                yield return "XCLIENT " + ClientAddressPolicy.XclientAttributes; // only to Edge:XclientHosts, as Postfix does
+            }
         }
     }
 }
