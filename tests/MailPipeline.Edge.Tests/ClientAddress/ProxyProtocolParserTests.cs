@@ -27,7 +27,7 @@ public sealed class ProxyProtocolParserTests
         Assert.Equal(ProxyParseStatus.Complete, status);
         Assert.Equal(new IPEndPoint(IPAddress.Parse("192.168.0.1"), 56324), header!.Source);
         Assert.Equal(new IPEndPoint(IPAddress.Parse("192.168.0.11"), 443), header.Destination);
-        Assert.Equal(48, header.Length);
+        Assert.Equal(47, header.Length);
         Assert.Equal("proxy-v1", header.Label);
     }
 
