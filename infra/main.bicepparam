@@ -11,7 +11,8 @@ param dnsServers = empty(readEnvironmentVariable('MAILPIPELINE_DNS_SERVERS', '')
   ? []
   : split(readEnvironmentVariable('MAILPIPELINE_DNS_SERVERS', ''), ',')
 param serviceBusSku = readEnvironmentVariable('MAILPIPELINE_SERVICEBUS_SKU', 'Standard') == 'Premium' ? 'Premium' : 'Standard'
-param edgeImage = readEnvironmentVariable('SERVICE_EDGE_IMAGE_NAME', '')
+param edgeImage = readEnvironmentVariable('MAILPIPELINE_EDGE_IMAGE', '')
+param edgeAdminSshPublicKey = readEnvironmentVariable('MAILPIPELINE_EDGE_SSH_PUBLIC_KEY', '')
 param edgeTlsCertificateName = readEnvironmentVariable('MAILPIPELINE_TLS_CERTIFICATE', '')
 param dqsKeySecretName = readEnvironmentVariable('MAILPIPELINE_DQS_KEY_SECRET', '')
 param operatorPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')

@@ -9,7 +9,7 @@ public static class BicepCli
     // Variables main.bicepparam reads: cleared so a developer's azd environment cannot change what is tested.
     private static readonly string[] ParameterVariables =
     [
-        "AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_PRINCIPAL_ID", "SERVICE_EDGE_IMAGE_NAME",
+        "AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_PRINCIPAL_ID", "MAILPIPELINE_EDGE_IMAGE", "MAILPIPELINE_EDGE_SSH_PUBLIC_KEY",
         "MAILPIPELINE_MX_HOST", "MAILPIPELINE_ACCEPTED_DOMAINS", "MAILPIPELINE_AUTHSERV_ID", "MAILPIPELINE_DNS_SERVERS",
         "MAILPIPELINE_SERVICEBUS_SKU", "MAILPIPELINE_TLS_CERTIFICATE", "MAILPIPELINE_DQS_KEY_SECRET",
     ];
