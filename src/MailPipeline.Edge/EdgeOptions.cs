@@ -120,6 +120,12 @@ public sealed class EdgeOptions : IValidatableObject
     /// <summary>Networks allowed to send XCLIENT (CIDR); it is advertised in EHLO only to them, anyone else gets 550 5.7.0.</summary>
     public IList<string> XclientHosts { get; } = [];
 
+    /// <summary>
+    /// Networks allowed to send XFORWARD (CIDR), such as a Postfix relay with <c>smtp_send_xforward_command = yes</c>:
+    /// the forwarded client is the client of the next mail transaction, for the checks and the Received header.
+    /// </summary>
+    public IList<string> XforwardHosts { get; } = [];
+
     /// <summary>How long a trusted proxy has to deliver its complete PROXY header before the connection is closed (the specification asks for at least 3 seconds).</summary>
     public TimeSpan ProxyHeaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -168,7 +174,7 @@ public sealed class EdgeOptions : IValidatableObject
             }
         }
 
-        foreach ((string name, IList<string> networks) in new[] { (nameof(TrustedProxies), TrustedProxies), (nameof(XclientHosts), XclientHosts) })
+        foreach ((string name, IList<string> networks) in new[] { (nameof(TrustedProxies), TrustedProxies), (nameof(XclientHosts), XclientHosts), (nameof(XforwardHosts), XforwardHosts) })
         {
             foreach (string network in networks)
             {

@@ -58,4 +58,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 18, Level = LogLevel.Information, Message = "Session {SessionId}: XCLIENT from {PeerIp} set client {ClientIp} name {ClientName} helo {Helo}")]
     public static partial void Xclient(ILogger logger, string sessionId, string peerIp, string clientIp, string? clientName, string? helo);
+
+    [LoggerMessage(EventId = 19, Level = LogLevel.Warning, Message = "Session {SessionId}: XFORWARD refused for {PeerIp} (not in Edge:XforwardHosts)")]
+    public static partial void XforwardRefused(ILogger logger, string sessionId, string peerIp);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Session {SessionId}: XFORWARD from {PeerIp}: client {ClientIp} name {ClientName} helo {Helo} upstream id {UpstreamId}")]
+    public static partial void Xforward(ILogger logger, string sessionId, string peerIp, string clientIp, string? clientName, string? helo, string? upstreamId);
 }

@@ -171,6 +171,7 @@ internal sealed class ServeConfiguration
         // PROXY balancers and XCLIENT hosts: the file's, then the flags' (lists: rewritten whole).
         AppendList(flags, underFlags, "Edge:TrustedProxies", arguments.TrustedProxies);
         AppendList(flags, underFlags, "Edge:XclientHosts", arguments.XclientHosts);
+        AppendList(flags, underFlags, "Edge:XforwardHosts", arguments.XforwardHosts);
 
         // The edge removes forged Authentication-Results for the same authserv-id the checks write.
         string authServId = underFlags["AuthenticationResults:AuthServId"] ?? new Core.AuthenticationResults.AuthenticationResultsOptions().AuthServId;
@@ -204,4 +205,6 @@ internal sealed record ServeArguments
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
     public IReadOnlyList<string> XclientHosts { get; init; } = [];
+
+    public IReadOnlyList<string> XforwardHosts { get; init; } = [];
 }

@@ -16,6 +16,9 @@ internal sealed class ClientAddressPolicy
     /// <summary>The XCLIENT attributes the edge accepts, as advertised in EHLO.</summary>
     public const string XclientAttributes = "NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT";
 
+    /// <summary>The XFORWARD attributes the edge accepts, as advertised in EHLO.</summary>
+    public const string XforwardAttributes = "NAME ADDR PORT PROTO HELO IDENT SOURCE";
+
     private const string Unavailable = "[UNAVAILABLE]";
     private const string TempUnavailable = "[TEMPUNAVAIL]";
     private readonly EdgeOptions _options;
@@ -31,11 +34,14 @@ internal sealed class ClientAddressPolicy
         _logger = logger;
         TrustedProxies = NetworkList.Parse(options.TrustedProxies, "Edge:TrustedProxies");
         XclientHosts = NetworkList.Parse(options.XclientHosts, "Edge:XclientHosts");
+        XforwardHosts = NetworkList.Parse(options.XforwardHosts, "Edge:XforwardHosts");
     }
 
     public NetworkList TrustedProxies { get; }
 
     public NetworkList XclientHosts { get; }
+
+    public NetworkList XforwardHosts { get; }
 
     /// <summary>The greeting, at connect and after a successful XCLIENT (the library's names its version).</summary>
     public static string Greeting(EdgeOptions options) => $"220 {options.HostName} ESMTP MailPipeline";
@@ -135,12 +141,13 @@ internal sealed class ClientAddressPolicy
         var update = new XclientUpdate();
         for (int i = 1; i < arguments.Length; i++)
         {
-            if (ParseAttribute(arguments[i], update) is { } error)
+            if (ParseAttribute("XCLIENT", arguments[i], update) is { } error)
             {
                 return error;
             }
         }
 
+        session.EndTransaction(); // pending XFORWARD attributes lapse with the reset
         if (update.Address is { } address)
         {
             if (_limiter.TryRekey(session.LimiterKey, address) is { } refusal)
@@ -185,7 +192,80 @@ internal sealed class ClientAddressPolicy
         return Greeting(_options);
     }
 
-    private static string? ParseAttribute(string argument, XclientUpdate update)
+    /// <summary>
+    /// Executes one XFORWARD command line (Postfix's XFORWARD_README): the attributes describe the client of the next
+    /// mail transaction only, and stand in for the session's own client in the checks, the envelope and Received.
+    /// </summary>
+    public string Xforward(EdgeSession session, string line)
+    {
+        string[] arguments = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        if (session.InTransaction)
+        {
+            return "503 5.5.1 Error: MAIL transaction in progress";
+        }
+
+        if (arguments.Length < 2)
+        {
+            return "501 5.5.4 Syntax: XFORWARD attribute=value...";
+        }
+
+        if (!session.XforwardAllowed)
+        {
+            _metrics.Rejected("xforward-denied");
+            Log.XforwardRefused(_logger, session.Id, session.Peer.Address.ToString());
+            return "550 5.7.0 Error: insufficient authorization";
+        }
+
+        var update = new XclientUpdate();
+        for (int i = 1; i < arguments.Length; i++)
+        {
+            if (ParseAttribute("XFORWARD", arguments[i], update) is { } error)
+            {
+                return error;
+            }
+        }
+
+        bool first = !session.Forwarded;
+        session.BeginXforward();
+        if (update.Address is { } address)
+        {
+            session.Client = new IPEndPoint(address, update.Port ?? session.Client.Port);
+            session.ClientUnavailable = false;
+        }
+        else if (update.AddressUnavailable)
+        {
+            session.ClientUnavailable = true;
+        }
+        else if (update.Port is { } port)
+        {
+            session.Client = new IPEndPoint(session.Client.Address, port);
+        }
+
+        if (update.NameGiven)
+        {
+            session.ClientHostName = update.Name;
+        }
+
+        if (update.HeloGiven)
+        {
+            session.Helo = update.Helo;
+        }
+
+        if (update.Esmtp is { } esmtp)
+        {
+            session.Esmtp = esmtp;
+        }
+
+        if (first)
+        {
+            _metrics.ClientAddressFrom("xforward");
+        }
+
+        Log.Xforward(_logger, session.Id, session.Peer.Address.ToString(), session.ClientIp, session.ClientHostName, session.Helo, update.Ident);
+        return "250 2.0.0 Ok";
+    }
+
+    private static string? ParseAttribute(string command, string argument, XclientUpdate update)
     {
         int equals = argument.IndexOf('=', StringComparison.Ordinal);
         if (equals <= 0 || equals == argument.Length - 1)
@@ -210,6 +290,10 @@ internal sealed class ClientAddressPolicy
                 if (unavailable || value.Equals(TempUnavailable, StringComparison.OrdinalIgnoreCase))
                 {
                     update.Name = null;
+                }
+                else if (command == "XFORWARD")
+                {
+                    update.Name = Neutered(value); // "may be a non-DNS hostname"
                 }
                 else if (IsHostName(value))
                 {
@@ -254,6 +338,7 @@ internal sealed class ClientAddressPolicy
 
                 return null;
             case "HELO":
+                update.HeloGiven = true;
                 if (unavailable)
                 {
                     update.Helo = null;
@@ -268,6 +353,20 @@ internal sealed class ClientAddressPolicy
                 }
 
                 return null;
+            case "PROTO" when command == "XFORWARD":
+                // "an SMTP or non-SMTP protocol name of up to 64 characters"
+                if (unavailable)
+                {
+                    return null;
+                }
+
+                if (value.Length > 64 || !value.All(char.IsAsciiLetterOrDigit))
+                {
+                    return $"501 5.5.4 Bad PROTO syntax: {value}";
+                }
+
+                update.Esmtp = value.StartsWith("ESMTP", StringComparison.OrdinalIgnoreCase) || value.StartsWith("UTF8SMTP", StringComparison.OrdinalIgnoreCase);
+                return null;
             case "PROTO":
                 if (value.Equals("SMTP", StringComparison.OrdinalIgnoreCase) || value.Equals("ESMTP", StringComparison.OrdinalIgnoreCase))
                 {
@@ -276,14 +375,21 @@ internal sealed class ClientAddressPolicy
                 }
 
                 return $"501 5.5.4 Bad PROTO syntax: {value}";
-            case "LOGIN":
+            case "LOGIN" when command == "XCLIENT":
                 return null; // the edge has no SASL; a login name changes nothing here
-            case "DESTADDR":
+            case "DESTADDR" when command == "XCLIENT":
                 return unavailable || ParseAddress(value) is not null ? null : $"501 5.5.4 Bad DESTADDR syntax: {value}";
-            case "DESTPORT":
+            case "DESTPORT" when command == "XCLIENT":
                 return unavailable || ParsePort(value) is not null ? null : $"501 5.5.4 Bad DESTPORT syntax: {value}";
+            case "IDENT" when command == "XFORWARD":
+                update.Ident = unavailable ? null : Neutered(value); // the up-stream queue id, for the log
+                return null;
+            case "SOURCE" when command == "XFORWARD":
+                return unavailable || value.Equals("LOCAL", StringComparison.OrdinalIgnoreCase) || value.Equals("REMOTE", StringComparison.OrdinalIgnoreCase)
+                    ? null
+                    : $"501 5.5.4 Bad SOURCE syntax: {value}";
             default:
-                return $"501 5.5.4 Bad XCLIENT attribute name: {Printable(argument[..equals])}";
+                return $"501 5.5.4 Bad {command} attribute name: {Printable(argument[..equals])}";
         }
     }
 
@@ -355,6 +461,18 @@ internal sealed class ClientAddressPolicy
         return text.ToString();
     }
 
+    /// <summary>Characters that are special in header fields become '?' (Postfix "neuters" them the same way).</summary>
+    private static string Neutered(string value)
+    {
+        var text = new StringBuilder(value.Length);
+        foreach (char c in value)
+        {
+            text.Append(c is '<' or '>' or '(' or ')' or '\\' or '"' or ';' or '@' or ',' or ':' || char.IsWhiteSpace(c) ? '?' : c);
+        }
+
+        return text.ToString();
+    }
+
     private static bool IsHostName(string value)
     {
         string name = value.TrimEnd('.');
@@ -386,8 +504,12 @@ internal sealed class ClientAddressPolicy
 
         public string? Name { get; set; }
 
+        public bool HeloGiven { get; set; }
+
         public string? Helo { get; set; }
 
         public bool? Esmtp { get; set; }
+
+        public string? Ident { get; set; }
     }
 }

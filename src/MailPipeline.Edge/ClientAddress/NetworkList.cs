@@ -51,8 +51,16 @@ internal sealed class NetworkList
             return new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
         }
 
-        // IPNetwork.TryParse refuses set host bits (10.0.0.1/8), which would otherwise be a silent widening.
-        return IPNetwork.TryParse(text, out var network) ? network : null;
+        // Host bits set (10.0.0.1/8) are refused, as Postfix refuses them in mynetworks: the operator meant one host
+        // or mistyped the network, and silently widening the trust to 10/8 would be the worst reading.
+        int slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (!IPNetwork.TryParse(text, out var network) || !IPAddress.TryParse(text[..slash], out var baseAddress)
+            || text.Contains('%', StringComparison.Ordinal) || !network.BaseAddress.Equals(baseAddress))
+        {
+            return null;
+        }
+
+        return network;
     }
 
     public bool Contains(IPAddress address)

@@ -198,6 +198,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
         {
             LimiterKey = admitted.LimiterKey,
             XclientAllowed = admitted.XclientAllowed,
+            XforwardAllowed = _policy.XforwardHosts.Contains(admitted.Client.Address),
         };
         context.Properties[EdgeSession.PropertyKey] = session;
         context.Properties[EndpointListener.LocalEndPointKey] = admitted.Socket.LocalEndPoint!;
@@ -221,10 +222,12 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
         switch (command)
         {
             case EhloCommand ehlo:
+                session.EndTransaction(); // XFORWARD attributes lapse; the new HELO is the session's own
                 session.Helo = ehlo.DomainOrAddress;
                 session.Esmtp = true;
                 break;
             case HeloCommand helo:
+                session.EndTransaction();
                 session.Helo = helo.DomainOrAddress;
                 session.Esmtp = false;
                 break;

@@ -42,8 +42,48 @@ internal sealed class EdgeSession
     /// <summary>True when <see cref="Client"/> is in Edge:XclientHosts (re-evaluated after each XCLIENT, as Postfix does).</summary>
     public bool XclientAllowed { get; set; }
 
-    /// <summary>True between an accepted MAIL FROM and the end of DATA or RSET (XCLIENT is refused there).</summary>
+    /// <summary>True when <see cref="Client"/> was in Edge:XforwardHosts at connect (Postfix decides this once per session).</summary>
+    public bool XforwardAllowed { get; set; }
+
+    /// <summary>True between an accepted MAIL FROM and the end of DATA or RSET (XCLIENT and XFORWARD are refused there).</summary>
     public bool InTransaction { get; set; }
+
+    /// <summary>The session's own client while XFORWARD attributes stand in for it (until the transaction ends).</summary>
+    private ClientState? _beforeXforward;
+
+    /// <summary>True while XFORWARD attributes describe the client of the next (or current) transaction.</summary>
+    public bool Forwarded => _beforeXforward is not null;
+
+    /// <summary>
+    /// Starts a set of XFORWARD attributes: the session's client is put aside and every client attribute is
+    /// unavailable until an XFORWARD names it ("the server must not mix client attributes from XFORWARD with client
+    /// attributes from the current SMTP session").
+    /// </summary>
+    public void BeginXforward()
+    {
+        if (_beforeXforward is not null)
+        {
+            return;
+        }
+
+        _beforeXforward = new ClientState(Client, ClientUnavailable, ClientHostName, ClientHostNameResolved, Helo, Esmtp, ClientSource);
+        ClientUnavailable = true;
+        ClientHostName = null;
+        ClientHostNameResolved = true;
+        Helo = null;
+        ClientSource = "xforward";
+    }
+
+    /// <summary>The end of a mail transaction (end of DATA, RSET, HELO/EHLO): XFORWARD attributes lapse, the session's own client is back.</summary>
+    public void EndTransaction()
+    {
+        InTransaction = false;
+        if (_beforeXforward is { } saved)
+        {
+            _beforeXforward = null;
+            (Client, ClientUnavailable, ClientHostName, ClientHostNameResolved, Helo, Esmtp, ClientSource) = saved;
+        }
+    }
 
     /// <summary>The client address for logs.</summary>
     public string ClientIp => ClientUnavailable ? "unknown" : Client.Address.ToString();
@@ -81,4 +121,6 @@ internal sealed class EdgeSession
     public string LastResult { get; set; } = "none";
 
     public static EdgeSession From(ISessionContext context) => (EdgeSession)context.Properties[PropertyKey];
+
+    private sealed record ClientState(IPEndPoint Client, bool ClientUnavailable, string? ClientHostName, bool ClientHostNameResolved, string? Helo, bool Esmtp, string ClientSource);
 }

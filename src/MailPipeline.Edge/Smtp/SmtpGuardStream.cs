@@ -219,14 +219,15 @@ internal sealed class SmtpGuardStream : Stream
             return true;
         }
 
-        if (verb != "XCLIENT")
+        if (verb is not ("XCLIENT" or "XFORWARD"))
         {
             return false;
         }
 
         string text = Encoding.Latin1.GetString(line).TrimEnd('\r', '\n');
         _rawStart += length;
-        string reply = _policy.Xclient(_session, text, out bool close);
+        bool close = false;
+        string reply = verb == "XCLIENT" ? _policy.Xclient(_session, text, out close) : _policy.Xforward(_session, text);
         if (close)
         {
             await CloseWithAsync(reply + "\r\n").ConfigureAwait(false);
@@ -481,7 +482,7 @@ internal sealed class SmtpGuardStream : Stream
         if (_awaitingDataReply && code != 354)
         {
             _awaitingDataReply = false;
-            _session.InTransaction = false;
+            _session.EndTransaction();
             return;
         }
 
@@ -491,7 +492,7 @@ internal sealed class SmtpGuardStream : Stream
                 _session.InTransaction = true;
                 break;
             case "RSET" or "EHLO" or "HELO" when code == 250:
-                _session.InTransaction = false;
+                _session.EndTransaction();
                 break;
         }
     }
