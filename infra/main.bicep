@@ -16,11 +16,11 @@ param location string = resourceGroup().location
 @description('Optional. Tags added to every resource.')
 param tags object = {}
 
-@description('Required. Host name of the MX (for example mx.example.org): the edge greets with it and its certificate is issued for it.')
+@description('Required. Host name of the MX, no default (azd: MAILPIPELINE_MX_HOST): the edge greets with it, names itself with it in Received and Received-SPF, and its certificate is issued for it.')
 @minLength(3)
 param mxHostName string
 
-@description('Required. Domains the edge accepts mail for; everything else is refused (no open relay).')
+@description('Required. Domains the edge accepts mail for, no default (azd: MAILPIPELINE_ACCEPTED_DOMAINS, comma-separated); everything else is refused (no open relay).')
 @minLength(1)
 param acceptedDomains string[]
 
@@ -77,6 +77,7 @@ param edgeVmSize string = 'Standard_D2as_v5'
 param edgeZoneRedundant bool = true
 
 @description('Required. SSH public key of the edge instances\' admin user (public, not a secret; Azure requires a credential for Linux VMs). No SSH port is open.')
+@minLength(1)
 param edgeAdminSshPublicKey string
 
 @description('Optional. Name of the Key Vault certificate the edge offers in STARTTLS; empty until one is imported (then no STARTTLS).')

@@ -18,7 +18,8 @@ internal static class ServeCommand
     public static Command Create()
     {
         var smtp = new Option<string?>("--smtp") { Description = "SMTP listener as IP:PORT (default 127.0.0.1:2525).", HelpName = "IP:PORT" };
-        var http = new Option<string?>("--http") { Description = "HTTP listener for /healthz and /metrics as IP:PORT (default 127.0.0.1:8025).", HelpName = "IP:PORT" };
+        var http = new Option<string?>("--http") { Description = "HTTP listener for /healthz, /readyz and /metrics as IP:PORT (default: the SMTP listen address, port 8025).", HelpName = "IP:PORT" };
+        var hostName = CommonOptions.HostName();
         var data = new Option<string?>("--data") { Description = "Data directory: spool, results, verdicts, deliver, quarantine (default ./data).", HelpName = "DIR" };
         var accept = new Option<string[]>("--accept-domain") { Description = "Accept mail for this domain (repeatable; localhost is always accepted).", HelpName = "DOMAIN", AllowMultipleArgumentsPerToken = false };
         var dnsbl = ReputationCommand.DnsblOption();
@@ -27,7 +28,7 @@ internal static class ServeCommand
         var xclientHost = new Option<string[]>("--xclient-host") { Description = "A network allowed to send XCLIENT (CIDR, repeatable).", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
         var xforwardHost = new Option<string[]>("--xforward-host") { Description = "A network allowed to send XFORWARD, such as a Postfix relay (CIDR, repeatable).", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
         var resolver = CommonOptions.Resolver();
-        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config };
+        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -39,6 +40,7 @@ internal static class ServeCommand
                 {
                     Smtp = parse.GetValue(smtp),
                     Http = parse.GetValue(http),
+                    HostName = parse.GetValue(hostName),
                     DataDirectory = parse.GetValue(data),
                     Resolver = parse.GetValue(resolver),
                     ConfigFile = parse.GetValue(config),
@@ -69,7 +71,7 @@ internal static class ServeCommand
             var edge = app.Services.GetRequiredService<EdgeHostedService>();
             var smtpEndpoint = await edge.ListeningEndpoint;
             var pipeline = app.Services.GetRequiredService<LocalPipeline>();
-            await output.WriteLineAsync($"mailpipeline serve: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /metrics), data in {pipeline.Layout.Root}");
+            await output.WriteLineAsync($"mailpipeline serve: {configuration.Configuration["Edge:HostName"]}: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /readyz, /metrics), data in {pipeline.Layout.Root}");
             await output.FlushAsync(CancellationToken.None);
             var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);

@@ -115,7 +115,10 @@ public static class AzureConnections
         return new ServiceBusClient(host, Credential(section["clientId"]), options);
     }
 
-    private static TokenCredential Credential(string? clientId) =>
+    /// <summary>The credential every identity-based connection uses (<see cref="DefaultAzureCredential"/>).</summary>
+    /// <param name="clientId">A user-assigned managed identity's client id, or null.</param>
+    /// <returns>The credential.</returns>
+    public static TokenCredential Credential(string? clientId) =>
         new DefaultAzureCredential(new DefaultAzureCredentialOptions
         {
             ManagedIdentityClientId = string.IsNullOrWhiteSpace(clientId) ? null : clientId,
