@@ -24,8 +24,11 @@ internal static class ServeCommand
         var accept = new Option<string[]>("--accept-domain") { Description = "Accept mail for this domain (repeatable; localhost is always accepted).", HelpName = "DOMAIN", AllowMultipleArgumentsPerToken = false };
         var dnsbl = ReputationCommand.DnsblOption();
         var config = new Option<string?>("--config") { Description = "JSON configuration file (see mailpipeline.sample.json); flags override it.", HelpName = "FILE" };
+        var trustedProxy = new Option<string[]>("--trusted-proxy") { Description = "A PROXY-protocol balancer's network (CIDR, repeatable): its connections must start with a PROXY v1/v2 header naming the client.", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
+        var xclientHost = new Option<string[]>("--xclient-host") { Description = "A network allowed to send XCLIENT (CIDR, repeatable).", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
+        var xforwardHost = new Option<string[]>("--xforward-host") { Description = "A network allowed to send XFORWARD, such as a Postfix relay (CIDR, repeatable).", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
         var resolver = CommonOptions.Resolver();
-        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, resolver, config };
+        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -43,6 +46,9 @@ internal static class ServeCommand
                     ConfigFile = parse.GetValue(config),
                     AcceptDomains = parse.GetValue(accept) ?? [],
                     Dnsbl = parse.GetValue(dnsbl) ?? [],
+                    TrustedProxies = parse.GetValue(trustedProxy) ?? [],
+                    XclientHosts = parse.GetValue(xclientHost) ?? [],
+                    XforwardHosts = parse.GetValue(xforwardHost) ?? [],
                 });
             }
             catch (Exception ex) when (ex is ValidationException or FileNotFoundException or FormatException or InvalidDataException or ArgumentException)

@@ -45,7 +45,7 @@ public sealed class EdgeHostedService : BackgroundService
         _limiter = new ConnectionLimiter(_options, time);
         Buffers = new MessageBufferPool(_options.DataMemoryLimit);
         var receiver = new EdgeDataReceiver(_options, store, Buffers, services.GetService<IDnsResolver>(), new MessageIdGenerator(time), time, smtpLogger);
-        _listeners = new EdgeListenerFactory(_options, _limiter, metrics, time, smtpLogger, receiver);
+        _listeners = new EdgeListenerFactory(_options, _limiter, new ClientAddressPolicy(_options, _limiter, metrics, smtpLogger), metrics, time, smtpLogger, receiver);
 
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(_listeners);

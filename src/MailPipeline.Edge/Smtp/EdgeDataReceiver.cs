@@ -43,7 +43,7 @@ internal sealed class EdgeDataReceiver
         if (!Buffers.HasRoom())
         {
             session.LastResult = "data-memory-limit";
-            Log.DataRefused(_logger, session.Id, session.Remote.Address.ToString(), "data-memory-limit");
+            Log.DataRefused(_logger, session.Id, session.ClientIp, "data-memory-limit");
             return (null, "452 4.3.1 Insufficient system resources, try again later");
         }
 
@@ -65,7 +65,7 @@ internal sealed class EdgeDataReceiver
                 await writer.DisposeAsync().ConfigureAwait(false);
             }
 
-            Log.StoreFailed(_logger, ex, id, session.Remote.Address.ToString());
+            Log.StoreFailed(_logger, ex, id, session.ClientIp);
             session.LastResult = "store-failed";
             return (null, EdgeMessageStore.StoreFailureReply(ex));
         }
@@ -82,7 +82,7 @@ internal sealed class EdgeDataReceiver
         }
 
         session.ClientHostNameResolved = true;
-        IPAddress address = session.Remote.Address;
+        IPAddress address = session.Client.Address;
         var ptr = await _dns.QueryAsync(ReverseName(address), DnsRecordType.Ptr, cancellationToken).ConfigureAwait(false);
         foreach (var record in ptr.RecordsOf<PtrRecord>().Take(5))
         {

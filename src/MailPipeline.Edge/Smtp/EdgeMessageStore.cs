@@ -82,7 +82,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         }
 
         string id = data.Id;
-        string clientIp = session.Remote.Address.ToString();
+        string clientIp = session.ClientIp;
         if (data.WriteError is { } writeError || data.Writer is null)
         {
             Log.StoreFailed(_logger, data.WriteError ?? new IOException("The message writer is gone."), id, clientIp);
@@ -96,7 +96,7 @@ internal sealed class EdgeMessageStore : IMessageStore
             RawMessageReference = id,
             SessionId = session.Id,
             ClientAddress = clientIp,
-            ClientPort = session.Remote.Port,
+            ClientPort = session.Client.Port,
             ClientHostName = session.ClientHostName,
             Helo = session.Helo ?? string.Empty,
             Esmtp = session.Esmtp,
@@ -180,7 +180,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         session.Rejected++;
         session.LastResult = reason;
         _metrics.Rejected(reason);
-        Log.MessageRejected(_logger, session.Id, session.Remote.Address.ToString(), reason);
+        Log.MessageRejected(_logger, session.Id, session.ClientIp, reason);
         if (code == 0)
         {
             code = int.Parse(text.AsSpan(0, 3), System.Globalization.CultureInfo.InvariantCulture); // a whole reply line
