@@ -17,7 +17,7 @@ public sealed class DnsOutageTests(DnsServerFixture dns) : IDisposable
     public void Dispose() => Directory.Delete(_work, recursive: true);
 
     [Fact(Timeout = 240_000)]
-    public async Task Serve_ResolverSilentThenBack_MessagesRetryAndAllDeliverWithSpfPass()
+    public async Task Serve_ResolverSilentThenBack_MessagesWaitWhileDmarcIsUnknownThenAllDeliver()
     {
         // arrange
         using var proxy = new DnsOutageProxy(dns.Endpoint) { Down = true };
@@ -58,7 +58,10 @@ public sealed class DnsOutageTests(DnsServerFixture dns) : IDisposable
             string path = Path.Combine(data, "deliver", id + ".eml");
             Assert.True(File.Exists(path), $"{id} not delivered\n{serve.Output}");
             string text = await File.ReadAllTextAsync(path);
-            Assert.Contains("spf=pass", text, StringComparison.Ordinal);
+            // pipeline.test publishes p=none: once DMARC is known, an SPF temperror cannot change the action, so a
+            // message may be routed by a DMARC retry before its SPF retry ran (then spf=temperror is recorded).
+            Assert.Matches("spf=(pass|temperror)", text);
+            Assert.Contains("dmarc=", text, StringComparison.Ordinal);
             Assert.Contains("\"attempt\":", await File.ReadAllTextAsync(Path.ChangeExtension(path, ".json")), StringComparison.Ordinal);
         }
 
