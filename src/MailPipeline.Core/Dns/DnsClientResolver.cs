@@ -76,7 +76,7 @@ public sealed class DnsClientResolver : IDnsResolver
                 if (budget.IsCancellationRequested)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    failures.Add(new Attempt(_servers[index].Endpoint, DnsStatus.Timeout, "query time budget spent"));
+                    failures.Add(new Attempt(_servers[index].Endpoint, DnsStatus.Timeout, "timed out (query time budget spent)"));
                     return Combine(failures);
                 }
 
@@ -111,11 +111,11 @@ public sealed class DnsClientResolver : IDnsResolver
         catch (DnsResponseException ex) when (ex.Code == DnsResponseCode.ConnectionTimeout)
         {
             caller.ThrowIfCancellationRequested();
-            return new Attempt(server.Endpoint, DnsStatus.Timeout, "no answer");
+            return new Attempt(server.Endpoint, DnsStatus.Timeout, "timed out");
         }
         catch (OperationCanceledException) when (!caller.IsCancellationRequested)
         {
-            return new Attempt(server.Endpoint, DnsStatus.Timeout, "no answer");
+            return new Attempt(server.Endpoint, DnsStatus.Timeout, "timed out");
         }
         catch (Exception ex) when (ex is DnsResponseParseException or DnsXidMismatchException or IndexOutOfRangeException or InvalidOperationException or ArgumentException)
         {
@@ -170,7 +170,7 @@ public sealed class DnsClientResolver : IDnsResolver
         return new Attempt(server.Endpoint, DnsStatus.Success, null, new DnsResult(DnsStatus.Success, records, records.Count == 0 ? NegativeTtl(response) : null));
     }
 
-    /// <summary>One failure for the query: a server's error code outranks garbage, which outranks silence; the text names every server's failure.</summary>
+    /// <summary>One failure for the query: a server's error code outranks garbage, which outranks silence; the text names every server's failure (<c>127.0.0.1:53: SERVFAIL; 10.0.0.2:53: timed out (2 attempts)</c>).</summary>
     private static DnsResult Combine(List<Attempt> failures)
     {
         var status = failures.Any(f => f.Status == DnsStatus.ServerFailure) ? DnsStatus.ServerFailure
@@ -178,7 +178,7 @@ public sealed class DnsClientResolver : IDnsResolver
             : DnsStatus.Timeout;
         var text = string.Join("; ", failures
             .GroupBy(f => (f.Server, f.Error))
-            .Select(g => g.Key.Error + " from " + g.Key.Server + (g.Count() > 1 ? string.Create(CultureInfo.InvariantCulture, $" ({g.Count()} attempts)") : string.Empty)));
+            .Select(g => g.Key.Server + ": " + g.Key.Error + (g.Count() > 1 ? string.Create(CultureInfo.InvariantCulture, $" ({g.Count()} attempts)") : string.Empty)));
         return DnsResult.Failure(status, text);
     }
 

@@ -69,7 +69,7 @@ public sealed class DnsClientResolverFaultTests(DnsServerFixture dns) : IAsyncLi
         // assert: reported, transient, and not asked again (a SERVFAIL is not retried at the same server)
         Assert.Equal(DnsStatus.ServerFailure, result.Status);
         Assert.True(result.IsTransientError);
-        Assert.Equal($"SERVFAIL from {_proxy.EndpointText}", result.Error);
+        Assert.Equal($"{_proxy.EndpointText}: SERVFAIL", result.Error);
         Assert.Equal(1, _proxy.QueriesFor("txt.faults.test", "TXT"));
     }
 
@@ -84,7 +84,7 @@ public sealed class DnsClientResolverFaultTests(DnsServerFixture dns) : IAsyncLi
 
         // assert
         Assert.Equal(DnsStatus.ServerFailure, result.Status);
-        Assert.Equal($"REFUSED from {_proxy.EndpointText}", result.Error);
+        Assert.Equal($"{_proxy.EndpointText}: REFUSED", result.Error);
     }
 
     [Fact(Timeout = 30_000)]
@@ -98,7 +98,7 @@ public sealed class DnsClientResolverFaultTests(DnsServerFixture dns) : IAsyncLi
 
         // assert: Retries = 1, so two attempts
         Assert.Equal(DnsStatus.Timeout, result.Status);
-        Assert.Equal($"no answer from {_proxy.EndpointText} (2 attempts)", result.Error);
+        Assert.Equal($"{_proxy.EndpointText}: timed out (2 attempts)", result.Error);
         Assert.Equal(2, _proxy.QueriesFor("txt.faults.test", "TXT"));
     }
 
@@ -113,7 +113,7 @@ public sealed class DnsClientResolverFaultTests(DnsServerFixture dns) : IAsyncLi
 
         // assert: DnsClient retries a short unparseable UDP answer over TCP before giving up
         Assert.Equal(DnsStatus.Malformed, result.Status);
-        Assert.Equal($"garbled answer from {_proxy.EndpointText}", result.Error);
+        Assert.Equal($"{_proxy.EndpointText}: garbled answer", result.Error);
         Assert.True(_proxy.QueriesFor("txt.faults.test", "TXT") >= 2);
     }
 
@@ -221,7 +221,7 @@ public sealed class DnsClientResolverFaultTests(DnsServerFixture dns) : IAsyncLi
 
         // assert: the SERVFAIL server is asked once, the silent one in both rounds
         Assert.Equal(DnsStatus.ServerFailure, result.Status);
-        Assert.Equal($"SERVFAIL from {_proxy.EndpointText}; no answer from {silent.EndpointText} (2 attempts)", result.Error);
+        Assert.Equal($"{_proxy.EndpointText}: SERVFAIL; {silent.EndpointText}: timed out (2 attempts)", result.Error);
     }
 
     [Fact(Timeout = 30_000)]
