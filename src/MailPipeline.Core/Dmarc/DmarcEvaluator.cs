@@ -124,7 +124,14 @@ public sealed partial class DmarcEvaluator
             : (lookup.Failures.Any() || evaluation.ProbeError is not null ? DmarcUndecidedBy.Dns : DmarcUndecidedBy.Nothing)
               | (outcomes.Any(o => o.Outcome.PendingSpf) ? DmarcUndecidedBy.Spf : DmarcUndecidedBy.Nothing)
               | (outcomes.Any(o => o.Outcome.PendingDkim) ? DmarcUndecidedBy.Dkim : DmarcUndecidedBy.Nothing);
-        var org = evaluation.AuthorOrganizationalDomain ?? primary.OrganizationalDomain;
+        var known = new DmarcResult
+        {
+            Result = AuthResult.TempError,
+            FromDomain = author,
+            PolicyDomain = primary.PolicyDomain,
+            OrganizationalDomain = evaluation.AuthorOrganizationalDomain ?? primary.OrganizationalDomain,
+            Record = primary.Record,
+        };
 
         if (possible.All(o => o.Result == AuthResult.None))
         {
@@ -140,13 +147,9 @@ public sealed partial class DmarcEvaluator
 
         if (possible.All(o => o.Result == AuthResult.Pass))
         {
-            return new DmarcResult
+            return known with
             {
                 Result = AuthResult.Pass,
-                FromDomain = author,
-                PolicyDomain = primary.PolicyDomain,
-                OrganizationalDomain = org,
-                Record = primary.Record,
                 Policy = first.PassPolicy?.Policy,
                 PolicySource = first.PassPolicy?.Source,
                 SpfAligned = first.SpfAligned,
@@ -159,13 +162,9 @@ public sealed partial class DmarcEvaluator
             // No aligned pass is possible: the mechanism failed (§5.3.5). Only the policy may be open (a failed
             // existence query between sp and np, or a record a failed query may hide), which the verdict weighs.
             var policyKnown = possible.Count == 1 && first.FailPolicy is not null;
-            return new DmarcResult
+            return known with
             {
                 Result = AuthResult.Fail,
-                FromDomain = author,
-                PolicyDomain = primary.PolicyDomain,
-                OrganizationalDomain = org,
-                Record = primary.Record,
                 Policy = policyKnown ? first.FailPolicy!.Value.Policy : null,
                 PolicySource = policyKnown ? first.FailPolicy!.Value.Source : null,
                 Disposition = policyKnown ? possible[0].Disposition!.Value : DmarcPolicy.None,
@@ -178,13 +177,8 @@ public sealed partial class DmarcEvaluator
         }
 
         // 3. Open: a pass (or no policy) and a fail are both still possible (§5.3.6: no pass or fail can be concluded).
-        return new DmarcResult
+        return known with
         {
-            Result = AuthResult.TempError,
-            FromDomain = author,
-            PolicyDomain = primary.PolicyDomain,
-            OrganizationalDomain = org,
-            Record = primary.Record,
             Policy = primary.Record is not null ? first.FailPolicy?.Policy : null,
             PolicySource = primary.Record is not null ? first.FailPolicy?.Source : null,
             Reason = evaluation.TempErrorReason(outcomes.Any(o => o.Outcome.PendingSpf), outcomes.Any(o => o.Outcome.PendingDkim), ids),
