@@ -19,6 +19,7 @@ public sealed class DnsFaultProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Name, ushort Type), int> _seen = new();
     private readonly List<Task> _loops = [];
     private volatile FaultRule[] _rules = [];
+    private int _faulted;
     private Socket? _udp;
     private TcpListener? _tcp;
 
@@ -40,6 +41,9 @@ public sealed class DnsFaultProxy : IAsyncDisposable
 
     /// <summary>Raised for every fault applied (rule, transport, name, type), e.g. for a console log.</summary>
     public event Action<FaultRule, FaultTransport, string, ushort>? FaultApplied;
+
+    /// <summary>How many queries a rule has dropped, delayed or answered itself so far.</summary>
+    public int Faulted => Volatile.Read(ref _faulted);
 
     /// <summary>The rules, first match wins.</summary>
     public IReadOnlyList<FaultRule> Rules => _rules;
@@ -150,6 +154,7 @@ public sealed class DnsFaultProxy : IAsyncDisposable
             return await relay(query).ConfigureAwait(false);
         }
 
+        Interlocked.Increment(ref _faulted);
         FaultApplied?.Invoke(rule, transport, name, type);
         switch (rule.Kind)
         {
