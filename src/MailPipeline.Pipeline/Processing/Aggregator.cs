@@ -151,8 +151,9 @@ public sealed partial class Aggregator
         if (creation.Created)
         {
             var latency = (report.DecidedAt ?? _time.GetUtcNow()) - envelope.ReceivedAt;
-            _metrics.MessageRouted(action, latency);
+            // The DMARC result first: a reader that sees the message counted (RoutedCount) sees its result too.
             _metrics.StageResult(StageNames.Dmarc, report.Dmarc?.Result.ToRfc8601() ?? "none");
+            _metrics.MessageRouted(action, latency);
             Log.Routed(_logger, id, report.Action, report.Dmarc?.Domain, latency.TotalMilliseconds);
             MessageRouted?.Invoke(this, new MessageRoutedEventArgs(envelope, action, report, latency));
         }
