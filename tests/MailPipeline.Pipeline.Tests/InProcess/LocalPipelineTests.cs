@@ -143,9 +143,10 @@ public sealed class LocalPipelineTests
     [Fact(Timeout = 60_000)]
     public async Task TryAggregate_DmarcLookupFailsAtAggregation_RetriesTheStageAndDecidesOnTheNextAttempt()
     {
-        // arrange: every stage result stored and final, then DNS fails just for the aggregation
+        // arrange: every stage result stored and final, then DNS fails just for the aggregation. The MAIL FROM is
+        // not aligned (no SPF record), so the unknown DMARC policy could quarantine: worth waiting for.
         await using var test = new TestPipeline(maxAttempts: 3);
-        var envelope = await test.StoreAsync(TestPipeline.Message());
+        var envelope = await test.StoreAsync(TestPipeline.Message(), mailFrom: "bounce@other.test");
         // the same stores, another transport: the stages' completions do not reach the aggregator under test
         var stagesOnly = new StageRunner(test.Authenticator, test.Pipeline.RawStore, test.Pipeline.Results, new DiscardingDispatcher(), new PipelineMetrics());
         foreach (string stage in StageNames.Checks)
@@ -158,17 +159,51 @@ public sealed class LocalPipelineTests
         // act
         var first = await test.Pipeline.Aggregator.TryAggregateAsync(envelope);
         test.Switch.Down = false;
-        test.Pipeline.Transport.Start(test.Pipeline.Stages.RunAsync, test.Pipeline.Aggregator.OnStageCompletedAsync); // no start-up sweep: only the retry runs
+        var rerun = new System.Collections.Concurrent.ConcurrentQueue<(string Stage, int Attempt)>();
+        test.Pipeline.Transport.Start(
+            (request, ct) =>
+            {
+                rerun.Enqueue((request.Stage, request.Attempt));
+                return test.Pipeline.Stages.RunAsync(request, ct);
+            },
+            test.Pipeline.Aggregator.OnStageCompletedAsync); // no start-up sweep: only the retry runs
         await test.WaitRoutedAsync(envelope.MessageId);
 
-        // assert: no verdict from the failed aggregation; the retried DMARC stage ran again (attempt 2) and decided
+        // assert: no verdict from the failed aggregation; only the DMARC stage ran again (attempt 2) and decided
+        // (stage results live in memory until the message is routed, so the runs are what is left to look at)
         Assert.Null(first);
         var verdict = (await test.Pipeline.Verdicts.GetAsync(envelope.MessageId))!;
         var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)!;
-        Assert.Equal(RouteAction.Deliver, verdict.Action);
+        Assert.Equal(RouteAction.Quarantine, verdict.Action);
+        Assert.StartsWith("dmarc=fail header.from=example.org p=reject", report.Reasons[0], StringComparison.Ordinal);
         Assert.Equal(2, report.Attempt);
         Assert.NotNull(report.ReceivedAt);
         Assert.True(report.DecidedAt >= report.ReceivedAt);
+        Assert.Equal([(StageNames.Dmarc, 2)], rerun);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TryAggregate_DmarcLookupFailsButAlignedSpfPasses_RoutesAtOnceWithDmarcTempError()
+    {
+        // arrange: whatever the DMARC record says, the aligned SPF pass passes it: nothing to wait for
+        await using var test = new TestPipeline(maxAttempts: 3);
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        foreach (string stage in StageNames.Checks)
+        {
+            await test.Pipeline.Stages.RunAsync(new StageRequest(envelope, stage));
+        }
+
+        test.Switch.Down = true;
+
+        // act
+        var verdict = await test.Pipeline.Aggregator.TryAggregateAsync(envelope);
+
+        // assert
+        Assert.NotNull(verdict);
+        Assert.Equal(RouteAction.Deliver, verdict.Action);
+        var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)!;
+        Assert.Equal(1, report.Attempt);
+        Assert.Contains("dmarc=temperror", report.AuthenticationResults, StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 60_000)]
