@@ -41,6 +41,9 @@ internal sealed class PipelineStores
 
     public IRoutedMailStore Routed { get; }
 
+    /// <summary>The delivery states (local data directory only; null for Blob Storage).</summary>
+    public IDeliveryStateStore? Delivery { get; private init; }
+
     /// <summary>Where a routed message is: a file path or a blob URI.</summary>
     public string Where(string messageId, RouteAction action) => _where(messageId, action);
 
@@ -54,7 +57,10 @@ internal sealed class PipelineStores
             new LocalDiskStageResultStore(layout),
             new LocalDiskVerdictStore(layout),
             new LocalDiskRoutedMailStore(layout),
-            (id, action) => Path.Combine(layout.FolderOf(action), id + ".eml"));
+            (id, action) => Path.Combine(layout.FolderOf(action), id + ".eml"))
+        {
+            Delivery = new MailPipeline.Pipeline.Delivery.LocalDiskDeliveryStateStore(layout),
+        };
     }
 
     /// <summary>Opens the Blob stores of a storage account (containers of infra/storage.json; never creates them).</summary>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Storage;
@@ -46,6 +47,20 @@ internal static class TraceCommand
             await output.WriteLineAsync(routed is null
                 ? "routed: (not yet)"
                 : $"routed: {stores.Where(messageId, routed.Action)} ({routed.Size} octets)");
+            if (stores.Delivery is not null && await stores.Delivery.GetAsync(messageId, cancellationToken) is { } delivery)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"delivery: {delivery.Outcome} (round {delivery.Round}, queued {delivery.QueuedAt:u}{(delivery.NextAttemptAt is { } next ? $", next attempt {next:u}" : string.Empty)})"));
+                foreach (var attempt in delivery.Attempts)
+                {
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  attempt {attempt.At:u} {attempt.NextHop} via {attempt.Host}{(attempt.Tls is null ? string.Empty : " tls " + attempt.Tls)}: {attempt.Accepted} accepted, {attempt.Deferred} deferred, {attempt.Rejected} rejected: {attempt.Reply}"));
+                }
+
+                foreach (var recipient in delivery.Recipients)
+                {
+                    await output.WriteLineAsync($"  {recipient.Address}: {recipient.Status} {recipient.Reply}");
+                }
+            }
+
             return MailPipelineCommand.Success;
         }));
         return command;

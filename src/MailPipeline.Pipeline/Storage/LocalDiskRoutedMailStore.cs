@@ -112,4 +112,40 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
             _release.Release();
         }
     }
+
+    /// <summary>
+    /// Moves a message that delivery could not hand over (a 5xx, or retries given up) from deliver to quarantine,
+    /// adding the reasons to its document so <c>quarantine list</c> shows them. No bounce is ever sent.
+    /// </summary>
+    /// <param name="messageId">The message id.</param>
+    /// <param name="reasons">Why (the next hop's replies).</param>
+    /// <param name="cancellationToken">Cancels the move.</param>
+    /// <returns>True when it was in deliver and is now in quarantine.</returns>
+    public async Task<bool> QuarantineAsync(string messageId, IEnumerable<string> reasons, CancellationToken cancellationToken = default)
+    {
+        string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
+        string eml = Path.Combine(_layout.Deliver, id + ".eml");
+        string json = Path.Combine(_layout.Deliver, id + ".json");
+        await _release.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!File.Exists(eml))
+            {
+                return false;
+            }
+
+            byte[] document = File.Exists(json) ? await File.ReadAllBytesAsync(json, cancellationToken).ConfigureAwait(false) : "{}"u8.ToArray();
+            byte[] updated = Delivery.RoutedDocument.AddReasons(document, reasons);
+            await DurableFile.WriteAsync(Path.Combine(_layout.Quarantine, id + ".json"), updated, _layout.Temp, cancellationToken).ConfigureAwait(false);
+            File.Move(eml, Path.Combine(_layout.Quarantine, id + ".eml"), overwrite: true);
+            DurableFile.SyncDirectory(_layout.Quarantine);
+            DurableFile.Delete(json);
+            DurableFile.SyncDirectory(_layout.Deliver);
+            return true;
+        }
+        finally
+        {
+            _release.Release();
+        }
+    }
 }
