@@ -11,6 +11,8 @@ namespace MailPipeline.Pipeline.Delivery;
 /// </summary>
 public static class RoutedDocument
 {
+    private static readonly JsonSerializerOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Adds the envelope to a verdict document.</summary>
     /// <param name="verdict">The verdict document (UTF-8 JSON object).</param>
     /// <param name="envelope">The envelope.</param>
@@ -20,7 +22,7 @@ public static class RoutedDocument
         ArgumentNullException.ThrowIfNull(envelope);
         var node = JsonNode.Parse(verdict) as JsonObject ?? throw new JsonException("The verdict document is not a JSON object.");
         node["envelope"] = JsonNode.Parse(MailEnvelopeJson.Serialize(envelope));
-        return JsonSerializer.SerializeToUtf8Bytes(node);
+        return JsonSerializer.SerializeToUtf8Bytes(node, Options);
     }
 
     /// <summary>Reads the envelope of a routed document.</summary>
@@ -46,6 +48,6 @@ public static class RoutedDocument
             list.Add(reason);
         }
 
-        return JsonSerializer.SerializeToUtf8Bytes(node);
+        return JsonSerializer.SerializeToUtf8Bytes(node, Options);
     }
 }

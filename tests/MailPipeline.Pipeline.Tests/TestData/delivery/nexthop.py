@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""A recording next hop for the delivery tests, on Debian's aiosmtpd: SMTP or LMTP, TCP or a Unix socket.
+
+usage: nexthop.py --out DIR (--port N | --socket PATH) [--lmtp] [--defer-data N] [--reject-rcpt TEXT]
+                  [--lmtp-reject TEXT] [--reject-data]
+Each accepted message is written to DIR/<n>.eml (exact bytes after dot-unstuffing) with DIR/<n>.rcpt (one
+recipient per line). --defer-data N answers the first N DATA with 451; --reject-rcpt refuses matching RCPTs
+with 550 5.1.1; --lmtp-reject gives matching recipients 550 after DATA (LMTP); --reject-data answers 554 to DATA.
+Prints "ready" once listening.
+"""
+import argparse
+import asyncio
+import itertools
+import os
+import sys
+
+from aiosmtpd.controller import Controller, UnixSocketController
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--out", required=True)
+parser.add_argument("--port", type=int)
+parser.add_argument("--socket")
+parser.add_argument("--lmtp", action="store_true")
+parser.add_argument("--defer-data", type=int, default=0)
+parser.add_argument("--reject-rcpt")
+parser.add_argument("--lmtp-reject")
+parser.add_argument("--reject-data", action="store_true")
+args = parser.parse_args()
+counter = itertools.count(1)
+deferred = [0]
+
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if args.reject_rcpt and args.reject_rcpt in address:
+            return "550 5.1.1 <%s>: Recipient address rejected" % address
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        if args.reject_data:
+            return "554 5.7.1 Message refused by policy"
+        if deferred[0] < args.defer_data:
+            deferred[0] += 1
+            return "451 4.3.0 Try again later"
+        n = next(counter)
+        path = os.path.join(args.out, "%d" % n)
+        with open(path + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content)
+        with open(path + ".rcpt", "w") as f:
+            f.write("\n".join(envelope.rcpt_tos))
+        os.rename(path + ".eml.tmp", path + ".eml")
+        if not args.lmtp:
+            return "250 2.0.0 Ok: queued as %d" % n
+        replies = []
+        for rcpt in envelope.rcpt_tos:
+            if args.lmtp_reject and args.lmtp_reject in rcpt:
+                replies.append("550 5.1.1 <%s> User unknown" % rcpt)
+            else:
+                replies.append("250 2.0.0 <%s> delivered" % rcpt)
+        return "\r\n".join(replies)
+
+
+class LmtpController(Controller):
+    def factory(self):
+        return LMTP(self.handler, decode_data=False, enable_SMTPUTF8=True)
+
+
+class SmtpController(Controller):
+    def factory(self):
+        return SMTP(self.handler, decode_data=False, enable_SMTPUTF8=True)
+
+
+class LmtpSocketController(UnixSocketController):
+    def factory(self):
+        return LMTP(self.handler, decode_data=False, enable_SMTPUTF8=True)
+
+
+if args.socket:
+    controller = LmtpSocketController(Handler(), unix_socket=args.socket)
+elif args.lmtp:
+    controller = LmtpController(Handler(), hostname="127.0.0.1", port=args.port)
+else:
+    controller = SmtpController(Handler(), hostname="127.0.0.1", port=args.port)
+controller.start()
+print("ready", flush=True)
+try:
+    sys.stdin.read() if not sys.stdin.isatty() else None
+    while True:
+        asyncio.run(asyncio.sleep(3600))
+except KeyboardInterrupt:
+    pass
+finally:
+    controller.stop()
