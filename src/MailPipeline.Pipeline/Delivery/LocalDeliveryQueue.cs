@@ -323,13 +323,9 @@ public sealed partial class LocalDeliveryQueue : IAsyncDisposable
         {
             case DeliveryDecision.Delivered:
                 Forget(messageId);
-                if (result.Transactions.Count > 0 || result.State?.Outcome == DeliveryState.Delivered)
-                {
-                    await _states.CompleteAsync(result.State!, CancellationToken.None).ConfigureAwait(false);
-                    Metrics.Finished(DeliveryState.Delivered);
-                    Log.Delivered(_logger, messageId, result.State!.Recipients.Count, result.State.Attempts.Count);
-                }
-
+                await _states.CompleteAsync(result.State!, CancellationToken.None).ConfigureAwait(false);
+                Metrics.Finished(DeliveryState.Delivered);
+                Log.Delivered(_logger, messageId, result.State!.Recipients.Count, result.State.Attempts.Count);
                 break;
             case DeliveryDecision.Quarantine:
                 Forget(messageId);

@@ -113,7 +113,7 @@ public sealed partial class MessageDeliverer
         }
         else if (state.Outcome == DeliveryState.Delivered)
         {
-            return new DeliveryAttemptResult(DeliveryDecision.Delivered, state, [], null, [], []);
+            return new DeliveryAttemptResult(DeliveryDecision.Gone, state, [], null, [], []); // already done (a duplicate notice)
         }
         else if (state.Outcome == DeliveryState.Quarantined)
         {
