@@ -26,6 +26,19 @@ public sealed class DeliveryOptions : IValidatableObject
     /// <summary>Routes by recipient domain: an exact domain, or <c>*.parent</c> for its subdomains.</summary>
     public Dictionary<string, DeliveryRouteOptions> Routes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// A PEM file of CA certificates trusted, besides the system's trust store, for next hops whose route requires TLS
+    /// (Postfix <c>smtp_tls_CAfile</c>): a relay with a certificate from an internal CA.
+    /// </summary>
+    public string? CaCertificatesPath { get; set; }
+
+    /// <summary>
+    /// Bytes of messages held in memory for sending at once, over all deliveries in flight (default 256 MiB); a message
+    /// larger than this waits until it is the only one. Bounds delivery's memory whatever the message sizes.
+    /// </summary>
+    [Range(typeof(long), "1048576", "9223372036854775807")]
+    public long MemoryLimit { get; set; } = 256L << 20;
+
     /// <summary>Our name in EHLO/LHLO; default: the machine name.</summary>
     public string? HeloName { get; set; }
 
@@ -104,6 +117,24 @@ public sealed class DeliveryOptions : IValidatableObject
         if (problem is not null)
         {
             yield return new ValidationResult($"Delivery: {problem}", [nameof(Routes)]);
+        }
+
+        string? caProblem = null;
+        try
+        {
+            if (!string.IsNullOrWhiteSpace(CaCertificatesPath))
+            {
+                _ = ServerCertificateValidator.LoadRoots(CaCertificatesPath);
+            }
+        }
+        catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
+        {
+            caProblem = ex.Message;
+        }
+
+        if (caProblem is not null)
+        {
+            yield return new ValidationResult(caProblem, [nameof(CaCertificatesPath)]);
         }
     }
 }

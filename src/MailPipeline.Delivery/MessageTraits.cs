@@ -11,4 +11,21 @@ public sealed record MessageTraits(bool EightBit = false, bool SmtpUtf8 = false)
     /// <returns>The traits.</returns>
     public static MessageTraits Of(ReadOnlySpan<byte> message, bool smtpUtf8) =>
         new(message.IndexOfAnyExceptInRange((byte)0, (byte)0x7F) >= 0, smtpUtf8);
+
+    /// <summary>Reads the traits of a message held in pieces.</summary>
+    /// <param name="message">The message bytes.</param>
+    /// <param name="smtpUtf8">The envelope's SMTPUTF8 flag.</param>
+    /// <returns>The traits.</returns>
+    public static MessageTraits Of(System.Buffers.ReadOnlySequence<byte> message, bool smtpUtf8)
+    {
+        foreach (var segment in message)
+        {
+            if (segment.Span.IndexOfAnyExceptInRange((byte)0, (byte)0x7F) >= 0)
+            {
+                return new MessageTraits(true, smtpUtf8);
+            }
+        }
+
+        return new MessageTraits(false, smtpUtf8);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
@@ -26,6 +27,7 @@ public sealed partial class NextHopClient
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly string _helo;
+    private readonly ServerCertificateValidator _certificates;
 
     /// <summary>Creates the client.</summary>
     /// <param name="options">Timeouts, HELO name, hosts per attempt.</param>
@@ -41,6 +43,7 @@ public sealed partial class NextHopClient
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
         _helo = string.IsNullOrWhiteSpace(options.HeloName) ? System.Net.Dns.GetHostName() : options.HeloName.Trim();
+        _certificates = new ServerCertificateValidator(options.CaCertificatesPath);
     }
 
     /// <summary>Sends a message to the recipients of one route in one transaction.</summary>
@@ -51,7 +54,18 @@ public sealed partial class NextHopClient
     /// <param name="traits">8-bit and SMTPUTF8 needs.</param>
     /// <param name="cancellationToken">Cancels the attempt (host shutdown): nothing is reported then.</param>
     /// <returns>One outcome per recipient.</returns>
-    public async Task<TransactionResult> SendAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> message, MessageTraits traits, CancellationToken cancellationToken = default)
+    public Task<TransactionResult> SendAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> message, MessageTraits traits, CancellationToken cancellationToken = default) =>
+        SendAsync(route, mailFrom, recipients, new ReadOnlySequence<byte>(message), traits, cancellationToken);
+
+    /// <summary>Sends a message held in several pieces (e.g. our ARC set, then the routed copy) without joining them.</summary>
+    /// <param name="route">The route.</param>
+    /// <param name="mailFrom">The reverse path (empty for the null sender).</param>
+    /// <param name="recipients">The recipients (at most the transaction limit).</param>
+    /// <param name="message">The exact bytes to send (CRLF line ends).</param>
+    /// <param name="traits">8-bit and SMTPUTF8 needs.</param>
+    /// <param name="cancellationToken">Cancels the attempt (host shutdown): nothing is reported then.</param>
+    /// <returns>One outcome per recipient.</returns>
+    public async Task<TransactionResult> SendAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(route);
         ArgumentNullException.ThrowIfNull(mailFrom);
@@ -81,7 +95,7 @@ public sealed partial class NextHopClient
     internal static string Reply(int code, string? text) =>
         string.Create(CultureInfo.InvariantCulture, $"{code} {(text ?? string.Empty).Replace("\r", string.Empty, StringComparison.Ordinal).Replace('\n', ' ').Trim()}");
 
-    private async Task<TransactionResult> OverTcpAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> message, MessageTraits traits, CancellationToken cancellationToken)
+    private async Task<TransactionResult> OverTcpAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, CancellationToken cancellationToken)
     {
         NextHopResolution resolution = await _resolver.ResolveAsync(route.NextHop, _options.MaxHostsPerAttempt, cancellationToken).ConfigureAwait(false);
         if (resolution.Targets.Count == 0)
@@ -106,9 +120,32 @@ public sealed partial class NextHopClient
                 continue;
             }
 
-            var result = route.NextHop.Protocol == NextHopProtocol.Lmtp
-                ? await LmtpAsync(route, new NetworkStream(socket, ownsSocket: true), target.HostName, lastHost, mailFrom, recipients, message, traits, cancellationToken).ConfigureAwait(false)
-                : await SmtpAsync(route, socket, target, mailFrom, recipients, message, traits, cancellationToken).ConfigureAwait(false);
+            TransactionResult result;
+            if (route.NextHop.Protocol == NextHopProtocol.Lmtp)
+            {
+                result = await LmtpAsync(route, new NetworkStream(socket, ownsSocket: true), target.HostName, lastHost, mailFrom, recipients, message, traits, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                (result, bool tlsFailed) = await SmtpAsync(route, socket, target, mailFrom, recipients, message, traits, plaintext: false, cancellationToken).ConfigureAwait(false);
+                if (tlsFailed && route.Tls == TlsPolicy.Opportunistic && route.NextHop.Protocol == NextHopProtocol.Smtp)
+                {
+                    // Opportunistic TLS that fails its handshake falls back to cleartext, as Postfix does at level "may"
+                    // (a next hop with a broken TLS setup must not hold the mail back).
+                    Log.TlsFallback(_logger, route.Key, lastHost, result.Summary);
+                    try
+                    {
+                        socket = await ConnectAsync(new System.Net.IPEndPoint(target.Address, target.Port), cancellationToken).ConfigureAwait(false);
+                        (result, _) = await SmtpAsync(route, socket, target, mailFrom, recipients, message, traits, plaintext: true, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is SocketException or TimeoutException)
+                    {
+                        lastError = $"451 4.4.1 connect to {target} failed: {ex.Message}";
+                        continue;
+                    }
+                }
+            }
+
             if (result.Reached)
             {
                 return result;
@@ -120,7 +157,7 @@ public sealed partial class NextHopClient
         return Unreached(route, lastHost, recipients, lastError, RecipientStatus.Deferred);
     }
 
-    private async Task<TransactionResult> OverSocketAsync(DeliveryRoute route, string path, string mailFrom, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> message, MessageTraits traits, CancellationToken cancellationToken)
+    private async Task<TransactionResult> OverSocketAsync(DeliveryRoute route, string path, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -160,21 +197,20 @@ public sealed partial class NextHopClient
         }
     }
 
-    private async Task<TransactionResult> SmtpAsync(DeliveryRoute route, Socket socket, NextHopTarget target, string mailFrom, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> message, MessageTraits traits, CancellationToken cancellationToken)
+    private async Task<(TransactionResult Result, bool TlsFailed)> SmtpAsync(DeliveryRoute route, Socket socket, NextHopTarget target, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, bool plaintext, CancellationToken cancellationToken)
     {
+        string? certificateProblem = null;
         using var client = new DeliverySmtpClient
         {
             LocalDomain = _helo,
             Timeout = (int)Math.Min(int.MaxValue, _options.CommandTimeout.TotalMilliseconds),
             CheckCertificateRevocation = false,
-        };
-        if (route.Tls != TlsPolicy.Required)
-        {
-            // Opportunistic TLS encrypts without authenticating the server (RFC 7435), as MTAs do by default.
-            client.ServerCertificateValidationCallback = (_, _, _, _) => true;
-        }
 
+            // Opportunistic TLS encrypts without authenticating the server (RFC 7435), as MTAs do by default.
+            ServerCertificateValidationCallback = _certificates.For(route.Tls, problem => certificateProblem = problem),
+        };
         var secure = route.NextHop.Protocol == NextHopProtocol.Smtps ? SecureSocketOptions.SslOnConnect
+            : plaintext ? SecureSocketOptions.None
             : route.Tls switch
             {
                 TlsPolicy.Required => SecureSocketOptions.StartTls,
@@ -189,7 +225,11 @@ public sealed partial class NextHopClient
         catch (Exception ex) when (IsConnectionFailure(ex, cancellationToken))
         {
             socket.Dispose();
-            return Unreached(route, host, recipients, $"451 4.4.2 {host}: {Describe(ex)}", RecipientStatus.Deferred);
+            bool tlsFailed = ex is SslHandshakeException or System.Security.Authentication.AuthenticationException;
+            string reply = certificateProblem is not null ? $"451 4.7.5 {host}: TLS required but {certificateProblem}"
+                : ex is NotSupportedException ? $"451 4.7.10 {host}: TLS is required for this route but the server does not offer STARTTLS"
+                : $"451 4.4.2 {host}: {Describe(ex)}";
+            return (Unreached(route, host, recipients, reply, RecipientStatus.Deferred), tlsFailed);
         }
 
         string? tls = client.IsSecure ? $"{client.SslProtocol} {client.SslCipherSuite}" : null;
@@ -228,12 +268,12 @@ public sealed partial class NextHopClient
             var acceptedAt = _time.GetUtcNow();
             var outcomes = undecided.Select(u => client.Refused.TryGetValue(u.Mailbox, out var refused) ? refused : new RecipientOutcome(u.Recipient, RecipientStatus.Accepted, Reply(250, reply))).ToList();
             await QuitAsync(client).ConfigureAwait(false);
-            return new TransactionResult(route, host, outcomes, true, tls, acceptedAt);
+            return (new TransactionResult(route, host, outcomes, true, tls, acceptedAt), false);
         }
         catch (DeliverySmtpClient.NoRecipientAcceptedException)
         {
             await QuitAsync(client).ConfigureAwait(false);
-            return new TransactionResult(route, host, undecided.Select(u => client.Refused[u.Mailbox]).ToList(), true, tls, null);
+            return (new TransactionResult(route, host, undecided.Select(u => client.Refused[u.Mailbox]).ToList(), true, tls, null), false);
         }
         catch (SmtpCommandException ex)
         {
@@ -242,30 +282,30 @@ public sealed partial class NextHopClient
             var status = code >= 500 ? RecipientStatus.Rejected : RecipientStatus.Deferred;
             string text = Reply(code, ex.Message);
             await QuitAsync(client).ConfigureAwait(false);
-            return new TransactionResult(route, host, Decide(recipients, undecided, client, status, text), true, tls, null);
+            return (new TransactionResult(route, host, Decide(recipients, undecided, client, status, text), true, tls, null), false);
         }
         catch (AuthenticationException ex)
         {
-            return new TransactionResult(route, host, recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Deferred, $"451 4.7.8 authentication as {route.Username} failed: {ex.Message}")).ToList(), true, tls, null);
+            return (new TransactionResult(route, host, recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Deferred, $"451 4.7.8 authentication as {route.Username} failed: {ex.Message}")).ToList(), true, tls, null), false);
         }
         catch (NotSupportedException ex)
         {
             // SMTPUTF8 or 8BITMIME needed but not offered: no retry helps (RFC 6531 §3.4).
-            return new TransactionResult(route, host, recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Rejected, $"554 5.6.7 {ex.Message}")).ToList(), true, tls, null);
+            return (new TransactionResult(route, host, recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Rejected, $"554 5.6.7 {ex.Message}")).ToList(), true, tls, null), false);
         }
         catch (ParseException ex)
         {
-            return new TransactionResult(route, host, recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Rejected, $"553 5.1.3 address not usable: {ex.Message}")).ToList(), true, tls, null);
+            return (new TransactionResult(route, host, recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Rejected, $"553 5.1.3 address not usable: {ex.Message}")).ToList(), true, tls, null), false);
         }
         catch (Exception ex) when (IsConnectionFailure(ex, cancellationToken))
         {
             // Lost mid-transaction: deferred. If this happened after the final dot, the next hop may have the
             // message already (RFC 1047): at-least-once, never lost.
-            return new TransactionResult(route, host, Decide(recipients, undecided, client, RecipientStatus.Deferred, $"451 4.4.2 {host}: {Describe(ex)}"), true, tls, null);
+            return (new TransactionResult(route, host, Decide(recipients, undecided, client, RecipientStatus.Deferred, $"451 4.4.2 {host}: {Describe(ex)}"), true, tls, null), false);
         }
     }
 
-    private async Task<TransactionResult> LmtpAsync(DeliveryRoute route, Stream stream, string serverName, string host, string mailFrom, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> message, MessageTraits traits, CancellationToken cancellationToken)
+    private async Task<TransactionResult> LmtpAsync(DeliveryRoute route, Stream stream, string serverName, string host, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, CancellationToken cancellationToken)
     {
         var session = new LmtpSession(stream, _options.CommandTimeout);
         await using (session.ConfigureAwait(false))
@@ -290,7 +330,16 @@ public sealed partial class NextHopClient
                     var start = await session.CommandAsync("STARTTLS", cancellationToken).ConfigureAwait(false);
                     if (start.Code == 220)
                     {
-                        await session.StartTlsAsync(serverName, route.Tls == TlsPolicy.Required, cancellationToken).ConfigureAwait(false);
+                        string? certificateProblem = null;
+                        try
+                        {
+                            await session.StartTlsAsync(serverName, _certificates.For(route.Tls, problem => certificateProblem = problem), cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (System.Security.Authentication.AuthenticationException ex)
+                        {
+                            return Unreached(route, host, recipients, certificateProblem is null ? $"451 4.4.2 {host}: TLS failed: {FirstLine(ex.Message)}" : $"451 4.7.5 {host}: TLS required but {certificateProblem}", RecipientStatus.Deferred);
+                        }
+
                         lhlo = await session.LhloAsync(_helo, cancellationToken).ConfigureAwait(false);
                         if (lhlo.Code != 250)
                         {
@@ -397,8 +446,8 @@ public sealed partial class NextHopClient
     private static MailboxAddress Mailbox(string address) =>
         address.Length == 0 ? new MailboxAddress(string.Empty, string.Empty) : new MailboxAddress(string.Empty, address);
 
-    private static ReadOnlyMemory<byte> EnsureFinalCrlf(ReadOnlyMemory<byte> message) =>
-        message.Span.EndsWith("\r\n"u8) ? message : (ReadOnlyMemory<byte>)message.ToArray().Concat("\r\n"u8.ToArray()).ToArray();
+    private static ReadOnlySequence<byte> EnsureFinalCrlf(ReadOnlySequence<byte> message) =>
+        MessageBytes.EndsWithCrlf(message) ? message : MessageBytes.Join(message, "\r\n"u8.ToArray());
 
     private static async Task QuitAsync(SmtpClient client)
     {
@@ -435,6 +484,9 @@ public sealed partial class NextHopClient
     {
         [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "Next hop {NextHop}: the message is sent re-serialised by MimeKit (not byte for byte: a Bcc field, or MIME parts without MIME-Version); signatures may not verify")]
         public static partial void NotExact(ILogger logger, string nextHop);
+
+        [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Next hop {NextHop} via {Host}: STARTTLS failed ({Reply}); sending in cleartext, as opportunistic TLS allows")]
+        public static partial void TlsFallback(ILogger logger, string nextHop, string host, string reply);
 
         [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Next hop {NextHop} via {Host}: {Recipients} recipients, {Accepted} accepted, {Deferred} deferred, {Rejected} rejected ({Reply}) in {DurationMs} ms")]
         public static partial void Transaction(ILogger logger, string nextHop, string host, int recipients, int accepted, int deferred, int rejected, string reply, double durationMs);

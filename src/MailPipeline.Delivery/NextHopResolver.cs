@@ -55,14 +55,14 @@ public sealed class NextHopResolver
         }
 
         var records = mx.RecordsOf<MxRecord>().ToList();
-        if (records.Count == 1 && records[0].Exchange.Length == 0)
+        if (records.Count == 1 && IsRoot(records[0].Exchange))
         {
             return new NextHopResolution([], $"{hop.Host} publishes a null MX: it accepts no mail (RFC 7505)", Permanent: true);
         }
 
         IEnumerable<string> hosts = records.Count == 0
             ? [hop.Host] // implicit MX (RFC 5321 §5.1)
-            : records.Where(r => r.Exchange.Length > 0)
+            : records.Where(r => !IsRoot(r.Exchange))
                 .GroupBy(r => r.Preference)
                 .OrderBy(g => g.Key)
                 .SelectMany(g => g.Select(r => r.Exchange).OrderBy(_ => Random.Shared.Next()))
@@ -85,6 +85,9 @@ public sealed class NextHopResolver
             ? new NextHopResolution([], lastError ?? $"no MX host of {hop.Host} has an address")
             : new NextHopResolution(targets);
     }
+
+    /// <summary>The root name: the exchange of a null MX (the resolver reports it as "." or empty).</summary>
+    private static bool IsRoot(string exchange) => exchange is "" or ".";
 
     private async Task<(List<IPAddress> Addresses, string? Error, bool NameError)> AddressesAsync(string host, CancellationToken cancellationToken)
     {

@@ -86,13 +86,13 @@ internal sealed class LmtpSession : IAsyncDisposable
     }
 
     /// <summary>Upgrades the connection after a 220 reply to STARTTLS.</summary>
-    public async Task StartTlsAsync(string serverName, bool validate, CancellationToken cancellationToken)
+    public async Task StartTlsAsync(string serverName, RemoteCertificateValidationCallback validation, CancellationToken cancellationToken)
     {
         var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
         var options = new SslClientAuthenticationOptions
         {
             TargetHost = serverName,
-            RemoteCertificateValidationCallback = validate ? null : (_, _, _, _) => true,
+            RemoteCertificateValidationCallback = validation,
         };
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(_timeout);
@@ -103,16 +103,19 @@ internal sealed class LmtpSession : IAsyncDisposable
     }
 
     /// <summary>Sends the message with dot-stuffing (RFC 5321 §4.5.2) and the final dot line.</summary>
-    public async Task SendDataAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    public async Task SendDataAsync(ReadOnlySequence<byte> message, CancellationToken cancellationToken)
     {
         const int Chunk = 256 * 1024;
         var output = new ArrayBufferWriter<byte>(Chunk + 4096);
         bool lineStart = true;
-        for (int offset = 0; offset < message.Length; offset += Chunk)
+        foreach (var segment in message)
         {
-            output.ResetWrittenCount();
-            lineStart = Stuff(message.Span.Slice(offset, Math.Min(Chunk, message.Length - offset)), lineStart, output);
-            await WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            for (int offset = 0; offset < segment.Length; offset += Chunk)
+            {
+                output.ResetWrittenCount();
+                lineStart = Stuff(segment.Span.Slice(offset, Math.Min(Chunk, segment.Length - offset)), lineStart, output);
+                await WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         output.ResetWrittenCount();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using MimeKit;
 
 namespace MailPipeline.Delivery.Smtp;
@@ -10,11 +11,13 @@ namespace MailPipeline.Delivery.Smtp;
 internal sealed class RawMimeMessage : MimeMessage
 {
     private readonly MimeMessage _parsed;
+    private readonly Stream _input;
 
-    private RawMimeMessage(MimeMessage parsed)
+    private RawMimeMessage(MimeMessage parsed, Stream input)
         : base(parsed.Headers.ToList())
     {
         _parsed = parsed;
+        _input = input;
         Body = parsed.Body;
     }
 
@@ -22,14 +25,14 @@ internal sealed class RawMimeMessage : MimeMessage
     /// <param name="bytes">The message (CRLF line ends).</param>
     /// <param name="format">The format MailKit writes with (hidden headers, CRLF).</param>
     /// <param name="exact">False when MimeKit would write different bytes (e.g. MIME parts without MIME-Version, a Bcc field).</param>
-    /// <returns>The message.</returns>
-    public static RawMimeMessage Load(ReadOnlyMemory<byte> bytes, FormatOptions format, out bool exact)
+    /// <returns>The message; its parts' contents stay in <paramref name="bytes"/> (a persistent parse), which must outlive it.</returns>
+    public static RawMimeMessage Load(ReadOnlySequence<byte> bytes, FormatOptions format, out bool exact)
     {
-        using var input = new MemoryStream(bytes.ToArray(), writable: false);
-        var message = new RawMimeMessage(MimeMessage.Load(input));
-        using var output = new MemoryStream(bytes.Length + 64);
-        message.WriteTo(format, output);
-        exact = output.GetBuffer().AsSpan(0, (int)output.Length).SequenceEqual(bytes.Span);
+        var input = MessageBytes.AsStream(bytes);
+        var message = new RawMimeMessage(MimeMessage.Load(input, persistent: true), input);
+        using var compare = new ComparingStream(bytes);
+        message.WriteTo(format, compare);
+        exact = compare.Matches;
         return message;
     }
 
@@ -43,8 +46,58 @@ internal sealed class RawMimeMessage : MimeMessage
         if (disposing)
         {
             _parsed.Dispose();
+            _input.Dispose();
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>A write-only sink that compares what is written with the expected bytes, without keeping a copy.</summary>
+    private sealed class ComparingStream(ReadOnlySequence<byte> expected) : Stream
+    {
+        private ReadOnlySequence<byte> _rest = expected;
+        private bool _mismatch;
+
+        public bool Matches => !_mismatch && _rest.IsEmpty;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (_mismatch)
+            {
+                return;
+            }
+
+            if (buffer.Length > _rest.Length)
+            {
+                _mismatch = true;
+                return;
+            }
+
+            var head = _rest.Slice(0, buffer.Length);
+            _mismatch = head.IsSingleSegment ? !head.FirstSpan.SequenceEqual(buffer) : !head.ToArray().AsSpan().SequenceEqual(buffer);
+            _rest = _rest.Slice(buffer.Length);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

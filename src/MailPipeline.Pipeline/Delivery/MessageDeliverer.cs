@@ -55,6 +55,7 @@ public sealed partial class MessageDeliverer
     private readonly DeliveryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly MemoryBudget _budget;
 
     /// <summary>Creates the deliverer.</summary>
     /// <param name="routed">The routed copies (deliver folder/container).</param>
@@ -82,6 +83,7 @@ public sealed partial class MessageDeliverer
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
+        _budget = new MemoryBudget(options.MemoryLimit);
     }
 
     /// <summary>The routes (for callers that track next hops).</summary>
@@ -96,7 +98,7 @@ public sealed partial class MessageDeliverer
     {
         ArgumentNullException.ThrowIfNull(messageId);
         byte[]? document = await _routed.ReadVerdictDocumentAsync(messageId, RouteAction.Deliver, cancellationToken).ConfigureAwait(false);
-        if (document is null || await _routed.FindAsync(messageId, cancellationToken).ConfigureAwait(false) is not { Action: RouteAction.Deliver })
+        if (document is null || await _routed.FindAsync(messageId, cancellationToken).ConfigureAwait(false) is not { Action: RouteAction.Deliver } routed)
         {
             return new DeliveryAttemptResult(DeliveryDecision.Gone, null, [], null, [], []);
         }
@@ -129,17 +131,6 @@ public sealed partial class MessageDeliverer
             Log.NewRound(_logger, messageId, state.Round);
         }
 
-        byte[] message;
-        var stream = await _routed.OpenMessageAsync(messageId, RouteAction.Deliver, cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            using var buffer = new MemoryStream();
-            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            message = buffer.ToArray();
-        }
-
-        message = await SealAsync(messageId, message, report, cancellationToken).ConfigureAwait(false);
-        var traits = MessageTraits.Of(message, envelope.SmtpUtf8);
         var owed = state.Recipients.Where(r => !r.IsFinal).ToList();
         var groups = _routes.Group(owed.Select(r => r.Address), _options.MaxRecipientsPerTransaction, out var unrouted);
         foreach (string address in unrouted)
@@ -147,17 +138,25 @@ public sealed partial class MessageDeliverer
             Update(state, address, DeliveryState.Deferred, "451 4.3.5 no route for this recipient's domain (Delivery:Routes, Delivery:DefaultNextHop)", null, now);
         }
 
+        groups = groups.Where(g => skipHop?.Invoke(g.Route.Key) != true).ToList();
+        if (groups.Count == 0)
+        {
+            return await DecideAsync(state, [], []).ConfigureAwait(false);
+        }
+
+        // The message is held in memory while it is sent (MailKit and the sealer want it whole); the budget bounds
+        // what all deliveries in flight hold together, and nothing here copies it again.
+        using var grant = await _budget.AcquireAsync(routed.Size, cancellationToken).ConfigureAwait(false);
+        byte[] message = await ReadAsync(messageId, routed.Size, cancellationToken).ConfigureAwait(false);
+        byte[]? set = await SealAsync(messageId, message, report, cancellationToken).ConfigureAwait(false);
+        var bytes = MessageBytes.Join(set ?? ReadOnlyMemory<byte>.Empty, message);
+        var traits = MessageTraits.Of(bytes, envelope.SmtpUtf8);
         var transactions = new List<TransactionResult>();
         var windows = new List<TimeSpan>();
         foreach (var (route, recipients) in groups)
         {
-            if (skipHop?.Invoke(route.Key) == true)
-            {
-                continue;
-            }
-
             long started = Stopwatch.GetTimestamp();
-            var result = await _client.SendAsync(route, envelope.MailFrom, recipients, message, traits, cancellationToken).ConfigureAwait(false);
+            var result = await _client.SendAsync(route, envelope.MailFrom, recipients, bytes, traits, cancellationToken).ConfigureAwait(false);
             var at = _time.GetUtcNow();
             foreach (var outcome in result.Outcomes)
             {
@@ -232,11 +231,39 @@ public sealed partial class MessageDeliverer
             : $"delivery to {r.Address} refused by {r.NextHop}: {r.Reply}")
         .ToList();
 
-    private async Task<byte[]> SealAsync(string messageId, byte[] message, AuthenticationReport report, CancellationToken cancellationToken)
+    private async Task<byte[]> ReadAsync(string messageId, long size, CancellationToken cancellationToken)
+    {
+        var stream = await _routed.OpenMessageAsync(messageId, RouteAction.Deliver, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            // One array of the recorded size; a copy of another size (not expected) is read the slow way.
+            byte[] message = new byte[size];
+            int read = await stream.ReadAtLeastAsync(message, message.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            if (read < message.Length)
+            {
+                return message[..read];
+            }
+
+            byte[] probe = new byte[1];
+            if (await stream.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0)
+            {
+                return message;
+            }
+
+            using var rest = new MemoryStream();
+            await rest.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            await rest.WriteAsync(probe, cancellationToken).ConfigureAwait(false);
+            await stream.CopyToAsync(rest, cancellationToken).ConfigureAwait(false);
+            return rest.ToArray();
+        }
+    }
+
+    /// <summary>Our ARC set for the message, or null when it is delivered unsealed.</summary>
+    private async Task<byte[]?> SealAsync(string messageId, byte[] message, AuthenticationReport report, CancellationToken cancellationToken)
     {
         if (_sealer is null || report.AuthenticationResults is not { Length: > 0 } results)
         {
-            return message;
+            return null;
         }
 
         var chain = report.Arc?.Result ?? AuthResult.None;
@@ -244,10 +271,9 @@ public sealed partial class MessageDeliverer
         if (set is null)
         {
             Log.NotSealed(_logger, messageId, chain.ToRfc8601());
-            return message;
         }
 
-        return [.. set, .. message];
+        return set;
     }
 
     private static void Update(DeliveryState state, string address, string status, string reply, string? hop, DateTimeOffset at)

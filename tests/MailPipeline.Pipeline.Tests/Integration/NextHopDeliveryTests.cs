@@ -130,7 +130,41 @@ public sealed class NextHopDeliveryTests(DnsServerFixture dns) : IDisposable
         Assert.All(ids, id => Assert.True(File.Exists(Path.Combine(_work, "data", "delivery", "delivered", id + ".json")), id));
     }
 
-    private async Task<ServeProcess> StartServeAsync(params string[] extra)
+    [Fact(Timeout = 180_000)]
+    public async Task Serve_ManyMessagesToSmtpSink_EachSentOnceAndCountedOnce()
+    {
+        // arrange: Postfix's smtp-sink as the next hop; rescans every second, so the aggregator's notice, the file
+        // notification and the rescans all see each message while and after it is delivered
+        var sink = await SmtpSink.StartAsync(_work);
+        _processes.Add(sink);
+        var serve = await StartServeAsync(new { ScanInterval = "00:00:01" }, "--next-hop", $"smtp://127.0.0.1:{sink.Port}");
+
+        // act
+        var ids = new List<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            ids.Add(await SendAsync(serve.SmtpPort, $"user{i}@localhost"));
+        }
+
+        await WaitForAsync(() => ids.All(id => File.Exists(Path.Combine(_work, "data", "delivery", "delivered", id + ".json"))), serve);
+        await Task.Delay(3000); // three rescans: a second attempt would show now
+        using var http = new HttpClient();
+        string metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{serve.HttpPort}/metrics"));
+
+        // assert
+        var dumps = sink.Dumps;
+        Assert.Equal(12, dumps.Length);
+        Assert.Equal(12, dumps.Select(d => MimeMessage.Load(new MemoryStream(Encoding.UTF8.GetBytes(d))).MessageId).Distinct().Count());
+        Assert.Contains("mailpipeline_deliveries_total{outcome=\"delivered\"} 12\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("mailpipeline_delivery_recipients_total{result=\"accepted\"} 12\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("mailpipeline_delivery_record_seconds_count 12\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("mailpipeline_delivery_pending 0\n", metrics, StringComparison.Ordinal);
+        Assert.Equal(12, ids.Count(id => serve.Output.Contains($"{id} delivery: delivered", StringComparison.Ordinal)));
+    }
+
+    private Task<ServeProcess> StartServeAsync(params string[] extra) => StartServeAsync(null, extra);
+
+    private async Task<ServeProcess> StartServeAsync(object? delivery, params string[] extra)
     {
         string config = Path.Combine(_work, "mailpipeline.json");
         var settings = new Dictionary<string, object>
@@ -139,13 +173,24 @@ public sealed class NextHopDeliveryTests(DnsServerFixture dns) : IDisposable
             ["AuthenticationResults"] = new { AuthServId = "mx.test" },
             ["Dns"] = new { QueryTimeout = "00:00:01", Retries = 0 },
             ["Pipeline"] = new { RetryBaseDelay = "00:00:00.500", RetryMaxDelay = "00:00:02" },
-            ["Delivery"] = new { HeloName = "mx.test", RetryBaseDelay = "00:00:01", RetryMaxDelay = "00:00:02", HopProbeInterval = "00:00:01", ConnectTimeout = "00:00:05" },
+            ["Delivery"] = MergeDelivery(delivery),
             ["Logging"] = new { LogLevel = new { Default = "Warning" } },
         };
         await File.WriteAllTextAsync(config, JsonSerializer.Serialize(settings));
         var serve = await ServeProcess.StartAsync(Path.Combine(_work, "data"), dns.EndpointText, config, null, extra);
         _processes.Add(serve);
         return serve;
+    }
+
+    private static Dictionary<string, object?> MergeDelivery(object? overrides)
+    {
+        var settings = new Dictionary<string, object?> { ["HeloName"] = "mx.test", ["RetryBaseDelay"] = "00:00:01", ["RetryMaxDelay"] = "00:00:02", ["HopProbeInterval"] = "00:00:01", ["ConnectTimeout"] = "00:00:05" };
+        foreach (var property in overrides?.GetType().GetProperties() ?? [])
+        {
+            settings[property.Name] = property.GetValue(overrides);
+        }
+
+        return settings;
     }
 
     private async Task<string> StartNextHopAsync(params string[] arguments)

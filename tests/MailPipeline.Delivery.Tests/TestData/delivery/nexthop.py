@@ -2,16 +2,20 @@
 """A recording next hop for the delivery tests, on Debian's aiosmtpd: SMTP or LMTP, TCP or a Unix socket.
 
 usage: nexthop.py --out DIR (--port N | --socket PATH) [--lmtp] [--defer-data N] [--reject-rcpt TEXT]
-                  [--lmtp-reject TEXT] [--reject-data]
+                  [--lmtp-reject TEXT] [--reject-data] [--tls-cert PEM --tls-key PEM] [--auth USER:PASSWORD]
+                  [--broken-starttls]
 Each accepted message is written to DIR/<n>.eml (exact bytes after dot-unstuffing) with DIR/<n>.rcpt (one
-recipient per line). --defer-data N answers the first N DATA with 451; --reject-rcpt refuses matching RCPTs
-with 550 5.1.1; --lmtp-reject gives matching recipients 550 after DATA (LMTP); --reject-data answers 554 to DATA.
+recipient per line) and DIR/<n>.tls ("tls" or "clear": how the session was protected). --defer-data N answers
+the first N DATA with 451; --reject-rcpt refuses matching RCPTs with 550 5.1.1; --lmtp-reject gives matching
+recipients 550 after DATA (LMTP); --reject-data answers 554 to DATA. --tls-cert/--tls-key offer STARTTLS with
+that certificate (--broken-starttls: offers it, answers 220 and then sends no TLS); --auth requires SMTP AUTH (PLAIN/LOGIN, only after STARTTLS) with these credentials.
 Prints "ready" once listening.
 """
 import argparse
 import asyncio
 import itertools
 import os
+import ssl
 import sys
 
 from aiosmtpd.controller import Controller, UnixSocketController
@@ -27,7 +31,25 @@ parser.add_argument("--defer-data", type=int, default=0)
 parser.add_argument("--reject-rcpt")
 parser.add_argument("--lmtp-reject")
 parser.add_argument("--reject-data", action="store_true")
+parser.add_argument("--tls-cert")
+parser.add_argument("--tls-key")
+parser.add_argument("--auth")
+parser.add_argument("--broken-starttls", action="store_true")
 args = parser.parse_args()
+options = {"decode_data": False, "enable_SMTPUTF8": True}
+if args.tls_cert:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(args.tls_cert, args.tls_key)
+    options["tls_context"] = context
+if args.auth:
+    user, password = args.auth.encode().split(b":", 1)
+
+    def check(server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        ok = auth_data.login == user and auth_data.password == password
+        return AuthResult(success=ok, handled=False)
+
+    options.update(authenticator=check, auth_required=True, auth_require_tls=True)
 counter = itertools.count(1)
 deferred = [0]
 
@@ -51,6 +73,8 @@ class Handler:
             f.write(envelope.original_content)
         with open(path + ".rcpt", "w") as f:
             f.write("\n".join(envelope.rcpt_tos))
+        with open(path + ".tls", "w") as f:
+            f.write("tls" if session.ssl else "clear")
         os.rename(path + ".eml.tmp", path + ".eml")
         if not args.lmtp:
             return "250 2.0.0 Ok: queued as %d" % n
@@ -65,17 +89,23 @@ class Handler:
 
 class LmtpController(Controller):
     def factory(self):
-        return LMTP(self.handler, decode_data=False, enable_SMTPUTF8=True)
+        return LMTP(self.handler, **options)
+
+
+class BrokenTlsSmtp(SMTP):
+    async def smtp_STARTTLS(self, arg):
+        await self.push("220 2.0.0 Ready to start TLS")
+        self.transport.write(b"this is not a TLS handshake\r\n")
 
 
 class SmtpController(Controller):
     def factory(self):
-        return SMTP(self.handler, decode_data=False, enable_SMTPUTF8=True)
+        return (BrokenTlsSmtp if args.broken_starttls else SMTP)(self.handler, **options)
 
 
 class LmtpSocketController(UnixSocketController):
     def factory(self):
-        return LMTP(self.handler, decode_data=False, enable_SMTPUTF8=True)
+        return LMTP(self.handler, **options)
 
 
 if args.socket:
