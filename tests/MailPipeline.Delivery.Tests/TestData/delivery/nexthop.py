@@ -4,7 +4,7 @@
 usage: nexthop.py --out DIR (--port N | --socket PATH) [--lmtp] [--defer-data N] [--reject-rcpt TEXT]
                   [--lmtp-reject TEXT] [--reject-data] [--tls-cert PEM --tls-key PEM] [--auth USER:PASSWORD]
                   [--broken-starttls]
-Each accepted message is written to DIR/<n>.eml (exact bytes after dot-unstuffing) with DIR/<n>.rcpt (one
+Each accepted message is written to DIR/<n>.eml (n goes on from the files already there) (exact bytes after dot-unstuffing) with DIR/<n>.rcpt (one
 recipient per line) and DIR/<n>.tls ("tls" or "clear": how the session was protected). --defer-data N answers
 the first N DATA with 451; --reject-rcpt refuses matching RCPTs with 550 5.1.1; --lmtp-reject gives matching
 recipients 550 after DATA (LMTP); --reject-data answers 554 to DATA. --tls-cert/--tls-key offer STARTTLS with
@@ -50,7 +50,8 @@ if args.auth:
         return AuthResult(success=ok, handled=False)
 
     options.update(authenticator=check, auth_required=True, auth_require_tls=True)
-counter = itertools.count(1)
+# Numbering goes on after what a previous run left in --out (a next hop restarted on the same folder).
+counter = itertools.count(1 + max([int(name[:-4]) for name in os.listdir(args.out) if name.endswith(".eml") and name[:-4].isdigit()], default=0))
 deferred = [0]
 
 
