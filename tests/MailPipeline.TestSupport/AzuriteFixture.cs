@@ -48,7 +48,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
         _azurite = ExternalProcess.Start(bin,
             ["--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
              "--location", _dataDir, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl"]);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120); // node starts slowly on a loaded machine (a CI runner shared with builds)
         while (DateTime.UtcNow < deadline)
         {
             if (!_azurite.IsRunning)

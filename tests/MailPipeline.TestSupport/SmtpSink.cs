@@ -44,7 +44,7 @@ public sealed class SmtpSink : IDisposable
         arguments.AddRange([$"127.0.0.1:{port}", "100"]);
         var process = ExternalProcess.Start("smtp-sink", arguments, installHint: "install Debian's postfix for smtp-sink (./test.sh does, without starting a daemon)");
         var sink = new SmtpSink(process, port, folder);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
         while (!CanConnect(port))
         {
             if (!process.IsRunning || DateTime.UtcNow > deadline)

@@ -45,7 +45,7 @@ public sealed class NextHopServers : IDisposable
 
     private static async Task WaitForAsync(Func<bool> ready, Func<bool> running, Func<string> output)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(90); // python starts slowly on a loaded machine
         while (!ready())
         {
             Assert.True(running() && DateTime.UtcNow < deadline, $"next hop did not start: {output()}");
