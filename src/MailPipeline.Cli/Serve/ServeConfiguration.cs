@@ -86,9 +86,9 @@ internal sealed class ServeConfiguration
         Validate(delivery, DeliveryOptions.SectionName);
         var sealing = authentication.Arc.Sealing;
         bool anySealing = !string.IsNullOrWhiteSpace(sealing.Domain) || !string.IsNullOrWhiteSpace(sealing.Selector) || !string.IsNullOrWhiteSpace(sealing.PrivateKeyPath);
-        if (anySealing && !sealing.IsEnabled)
+        if (anySealing && (!sealing.IsEnabled || string.IsNullOrWhiteSpace(sealing.PrivateKeyPath)))
         {
-            throw new ValidationException("Arc:Sealing needs Domain, Selector and PrivateKeyPath together (--arc-domain, --arc-selector, --arc-key).");
+            throw new ValidationException("Arc:Sealing needs Domain, Selector and PrivateKeyPath together (--arc-domain, --arc-selector, --arc-key); serve seals with a PEM file (KeyVaultKeyId is for the Functions app).");
         }
 
         string data = arguments.DataDirectory ?? configuration["Pipeline:DataDirectory"] ?? "data";

@@ -16,6 +16,13 @@ public sealed class ArcSealingOptions
     /// <summary>A PEM file with the private key (RSA 2048 bits, or Ed25519).</summary>
     public string? PrivateKeyPath { get; set; }
 
-    /// <summary>True when domain, selector and a key are set.</summary>
-    public bool IsEnabled => !string.IsNullOrWhiteSpace(Domain) && !string.IsNullOrWhiteSpace(Selector) && !string.IsNullOrWhiteSpace(PrivateKeyPath);
+    /// <summary>
+    /// An Azure Key Vault key id with its version (<c>https://VAULT.vault.azure.net/keys/NAME/VERSION</c>), used through
+    /// Key Vault's sign operation so the private key never leaves the vault (the Functions app; serve uses a PEM file).
+    /// </summary>
+    public string? KeyVaultKeyId { get; set; }
+
+    /// <summary>True when domain, selector and a key (a file or a Key Vault key) are set.</summary>
+    public bool IsEnabled => !string.IsNullOrWhiteSpace(Domain) && !string.IsNullOrWhiteSpace(Selector)
+        && (!string.IsNullOrWhiteSpace(PrivateKeyPath) || !string.IsNullOrWhiteSpace(KeyVaultKeyId));
 }

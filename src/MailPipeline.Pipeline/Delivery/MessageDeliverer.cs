@@ -86,6 +86,9 @@ public sealed partial class MessageDeliverer
         _budget = new MemoryBudget(options.MemoryLimit);
     }
 
+    /// <summary>The delivery options (retry timing for callers that schedule).</summary>
+    public DeliveryOptions Options => _options;
+
     /// <summary>The routes (for callers that track next hops).</summary>
     public RouteTable Routes => _routes;
 

@@ -113,14 +113,7 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
         }
     }
 
-    /// <summary>
-    /// Moves a message that delivery could not hand over (a 5xx, or retries given up) from deliver to quarantine,
-    /// adding the reasons to its document so <c>quarantine list</c> shows them. No bounce is ever sent.
-    /// </summary>
-    /// <param name="messageId">The message id.</param>
-    /// <param name="reasons">Why (the next hop's replies).</param>
-    /// <param name="cancellationToken">Cancels the move.</param>
-    /// <returns>True when it was in deliver and is now in quarantine.</returns>
+    /// <inheritdoc />
     public async Task<bool> QuarantineAsync(string messageId, IEnumerable<string> reasons, CancellationToken cancellationToken = default)
     {
         string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
