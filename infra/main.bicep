@@ -16,11 +16,11 @@ param location string = resourceGroup().location
 @description('Optional. Tags added to every resource.')
 param tags object = {}
 
-@description('Required. Host name of the MX (for example mx.example.org): the edge greets with it and its certificate is issued for it.')
+@description('Required. Host name of the MX, no default (azd: MAILPIPELINE_MX_HOST): the edge greets with it, names itself with it in Received and Received-SPF, and its certificate is issued for it.')
 @minLength(3)
 param mxHostName string
 
-@description('Required. Domains the edge accepts mail for; everything else is refused (no open relay).')
+@description('Required. Domains the edge accepts mail for, no default (azd: MAILPIPELINE_ACCEPTED_DOMAINS, comma-separated); everything else is refused (no open relay).')
 @minLength(1)
 param acceptedDomains string[]
 

@@ -1,12 +1,13 @@
 using 'main.bicep'
 
-// Values come from the azd environment (`azd env set NAME value`) or the shell; the defaults describe a
-// deployment for example.org. See README.md, "Deploy".
+// Values come from the azd environment (`azd env set NAME value`) or the shell. The MX host name and the accepted
+// domains have no default: without MAILPIPELINE_MX_HOST and MAILPIPELINE_ACCEPTED_DOMAINS the deployment stops here,
+// naming the variable, instead of greeting the internet as someone else's MX. See README.md, "Deploy".
 param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'mailpipeline')
 param location = readEnvironmentVariable('AZURE_LOCATION', 'westeurope')
-param mxHostName = readEnvironmentVariable('MAILPIPELINE_MX_HOST', 'mx.example.org')
-param acceptedDomains = split(readEnvironmentVariable('MAILPIPELINE_ACCEPTED_DOMAINS', 'example.org'), ',')
-param authServId = readEnvironmentVariable('MAILPIPELINE_AUTHSERV_ID', readEnvironmentVariable('MAILPIPELINE_MX_HOST', 'mx.example.org'))
+param mxHostName = readEnvironmentVariable('MAILPIPELINE_MX_HOST')
+param acceptedDomains = filter(map(split(readEnvironmentVariable('MAILPIPELINE_ACCEPTED_DOMAINS'), ','), domain => trim(domain)), domain => !empty(domain))
+param authServId = readEnvironmentVariable('MAILPIPELINE_AUTHSERV_ID', readEnvironmentVariable('MAILPIPELINE_MX_HOST'))
 param dnsServers = empty(readEnvironmentVariable('MAILPIPELINE_DNS_SERVERS', ''))
   ? []
   : split(readEnvironmentVariable('MAILPIPELINE_DNS_SERVERS', ''), ',')

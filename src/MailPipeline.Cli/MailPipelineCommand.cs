@@ -32,10 +32,17 @@ public static class MailPipelineCommand
     /// <param name="args">The command line.</param>
     /// <param name="output">Standard output.</param>
     /// <param name="error">Standard error.</param>
+    /// <param name="errorIsTerminal">Standard error is a terminal: long runs may show a progress line there.</param>
     /// <returns>The process exit code.</returns>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool errorIsTerminal = false)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(error);
+        if (errorIsTerminal)
+        {
+            error = new Output.TerminalWriter(error);
+        }
+
         var root = Build();
         // serve drains accepted mail on Ctrl-C: give actions time to finish before the process is ended.
         var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };

@@ -20,8 +20,8 @@ public sealed class EdgeOptions : IValidatableObject
     /// <summary>The configuration section name.</summary>
     public const string SectionName = "Edge";
 
-    /// <summary>The host name in the greeting, EHLO reply and Received header. Defaults to the machine name.</summary>
-    public string HostName { get; set; } = Dns.GetHostName();
+    /// <summary>The host name in the greeting, EHLO reply and Received header. Defaults to the machine's fully qualified name.</summary>
+    public string HostName { get; set; } = Core.LocalHost.FullyQualifiedName;
 
     /// <summary>The authserv-id our Authentication-Results use; existing headers claiming it are recorded as forged. Defaults to <see cref="HostName"/>.</summary>
     public string? AuthServId { get; set; }
@@ -37,6 +37,15 @@ public sealed class EdgeOptions : IValidatableObject
     /// <summary>The HTTP port of <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c>.</summary>
     [Range(1, 65535)]
     public int HealthPort { get; set; } = 8080;
+
+    /// <summary>
+    /// The address of the HTTP listener; null (the default) follows <see cref="ListenAddress"/>, so an edge told to
+    /// listen on loopback exposes nothing else on other interfaces.
+    /// </summary>
+    public string? HealthAddress { get; set; }
+
+    /// <summary>Where the HTTP listener binds: <see cref="HealthAddress"/> (or <see cref="ListenAddress"/>) and <see cref="HealthPort"/>.</summary>
+    public IPEndPoint HealthEndpoint => new(IPAddress.Parse(string.IsNullOrWhiteSpace(HealthAddress) ? ListenAddress : HealthAddress), HealthPort);
 
     /// <summary>Recipient domains we accept mail for (exact match, case-insensitive, IDNs in any form). Anything else gets 550 5.7.1.</summary>
     public IList<string> AcceptedDomains { get; } = [];
@@ -124,6 +133,11 @@ public sealed class EdgeOptions : IValidatableObject
         if (!IPAddress.TryParse(ListenAddress, out _))
         {
             yield return new ValidationResult($"Edge:ListenAddress '{ListenAddress}' is not an IP address.", [nameof(ListenAddress)]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(HealthAddress) && !IPAddress.TryParse(HealthAddress, out _))
+        {
+            yield return new ValidationResult($"Edge:HealthAddress '{HealthAddress}' is not an IP address.", [nameof(HealthAddress)]);
         }
 
         if (AcceptedDomains.Count == 0)

@@ -1,3 +1,4 @@
+using System.Net;
 using MailPipeline.Core.Dns;
 using MailPipeline.Edge;
 using MailPipeline.Pipeline.Azure;
@@ -26,8 +27,16 @@ builder.Services.PostConfigure<EdgeOptions>(edge =>
         edge.AuthServId = shared;
     }
 });
-int healthPort = builder.Configuration.GetValue($"{EdgeOptions.SectionName}:{nameof(EdgeOptions.HealthPort)}", 8080);
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(healthPort));
+// The HTTP endpoints bind where SMTP does unless Edge:HealthAddress says otherwise: an edge on 127.0.0.1 exposes
+// nothing on other interfaces. A bad address is reported by the options validation at start.
+var edgeSettings = builder.Configuration.GetSection(EdgeOptions.SectionName).Get<EdgeOptions>() ?? new EdgeOptions();
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    if (IPAddress.TryParse(edgeSettings.HealthAddress is { Length: > 0 } health ? health : edgeSettings.ListenAddress, out _))
+    {
+        kestrel.Listen(edgeSettings.HealthEndpoint);
+    }
+});
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
 
 var app = builder.Build();

@@ -29,8 +29,11 @@ public sealed class ExternalProcess : IDisposable
     /// <summary>True while the process runs.</summary>
     public bool IsRunning => !_process.HasExited;
 
+    /// <summary>The process id (for inspecting what it has open, e.g. <see cref="ListeningSockets"/>).</summary>
+    public int Id => _process.Id;
+
     /// <summary>Starts <paramref name="fileName"/>; fails with a clear message if it is not installed.</summary>
-    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, string? installHint = null)
+    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, string? installHint = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var path = Which(fileName) ?? throw new InvalidOperationException(
             $"'{fileName}' is not installed. {installHint ?? "Run ./test.sh, which installs the test tools."}");
@@ -44,6 +47,11 @@ public sealed class ExternalProcess : IDisposable
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };

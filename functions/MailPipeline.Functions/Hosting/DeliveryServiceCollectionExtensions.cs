@@ -40,7 +40,7 @@ public static class DeliveryServiceCollectionExtensions
         string? keyPath = configuration["Arc:Sealing:PrivateKeyPath"];
         if (!string.IsNullOrWhiteSpace(keyId))
         {
-            services.TryAddSingleton<IArcSigningKey>(_ => new KeyVaultArcSigningKey(new Uri(keyId), AzureConnections.CreateCredential(configuration["AZURE_CLIENT_ID"])));
+            services.TryAddSingleton<IArcSigningKey>(_ => new KeyVaultArcSigningKey(new Uri(keyId), AzureConnections.Credential(configuration["AZURE_CLIENT_ID"])));
         }
         else if (!string.IsNullOrWhiteSpace(keyPath))
         {

@@ -17,7 +17,12 @@ internal sealed class CheckBatch(MessageAuthenticator authenticator, int paralle
     public readonly record struct Summary(int Messages, int Errors);
 
     /// <summary>Runs the batch; writes each result line as soon as every earlier line has been written.</summary>
-    public async Task<Summary> RunAsync(TextReader input, string baseDirectory, TextWriter output, CancellationToken cancellationToken)
+    /// <param name="input">The JSON Lines envelopes.</param>
+    /// <param name="baseDirectory">Message paths are relative to it.</param>
+    /// <param name="output">Where result lines go.</param>
+    /// <param name="cancellationToken">Stops the batch.</param>
+    /// <param name="progress">Told the counts after each written line (a terminal's progress line).</param>
+    public async Task<Summary> RunAsync(TextReader input, string baseDirectory, TextWriter output, CancellationToken cancellationToken, IProgress<Summary>? progress = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallel, 1);
         using var slots = new SemaphoreSlim(parallel);
@@ -83,6 +88,7 @@ internal sealed class CheckBatch(MessageAuthenticator authenticator, int paralle
                 await output.WriteLineAsync(text.AsMemory(), cancellationToken).ConfigureAwait(false);
                 messages++;
                 errors += failed ? 1 : 0;
+                progress?.Report(new Summary(messages, errors));
             }
         }
         catch (Exception)

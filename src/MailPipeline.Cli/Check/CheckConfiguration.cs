@@ -13,9 +13,17 @@ namespace MailPipeline.Cli.Check;
 internal static class CheckConfiguration
 {
     /// <summary>Loads and validates the options; throws <see cref="CheckConfigurationException"/> with a readable message.</summary>
-    public static MailAuthenticationOptions Load(string? path)
+    /// <param name="path">The <c>--config</c> file, or null.</param>
+    /// <param name="hostName">
+    /// <c>--hostname</c>, or null for the machine's FQDN: the <c>Received-SPF</c> receiver and SPF's <c>%{r}</c> (the flag
+    /// overrides the file's <c>Spf:ReceivingHost</c>), and the authserv-id unless the file sets one.
+    /// </param>
+    public static MailAuthenticationOptions Load(string? path, string? hostName = null)
     {
         var options = new MailAuthenticationOptions();
+        string name = hostName ?? Core.LocalHost.FullyQualifiedName;
+        options.AuthenticationResults.AuthServId = name;
+        options.Spf.ReceivingHost = name;
         if (path is null)
         {
             return Validate(options, "the defaults");
@@ -44,6 +52,11 @@ internal static class CheckConfiguration
         catch (InvalidOperationException ex)
         {
             throw new CheckConfigurationException(ex.Message);
+        }
+
+        if (hostName is not null)
+        {
+            options.Spf.ReceivingHost = hostName; // the flag overrides the file
         }
 
         return Validate(options, $"'{path}'");

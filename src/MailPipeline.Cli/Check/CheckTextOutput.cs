@@ -51,13 +51,7 @@ internal static class CheckTextOutput
 
         foreach (var list in report.Reputation)
         {
-            var state = list.Status switch
-            {
-                "listed" => $"LISTED {string.Join(",", list.Codes)}{(list.Meaning is null ? string.Empty : $" ({list.Meaning})")}{(list.Blocking ? " blocks" : string.Empty)}",
-                "not-listed" => "not listed",
-                _ => $"{list.Status.ToUpperInvariant()} {list.Error}",
-            };
-            text.AppendLine($"reputation {list.Zone} {list.Subject}: {state}");
+            text.AppendLine($"reputation {list.Zone} {list.Subject}: {Output.ListingText.Describe(list.Status, list.Codes, list.Meaning, allowList: false, list.Blocking, weight: null, list.Error)}");
         }
 
         text.AppendLine($"action: {report.Action}");

@@ -35,7 +35,6 @@ internal static class CheckCommand
         };
         var rcpt = new Option<string[]>("--rcpt") { Description = "A RCPT TO address (repeatable).", HelpName = "ADDR", Arity = ArgumentArity.ZeroOrMore };
         var dnsbl = ReputationCommand.DnsblOption();
-        dnsbl.Description = "An RFC 5782 IP block list (repeatable; codes 127.0.0.2-127.0.0.255); a listing blocks (quarantine). Lists from --config keep their own settings.";
         var config = new Option<string?>("--config")
         {
             Description = "A JSON file with the application's configuration sections (Dns, Spf, Dkim, Arc, Reputation, Iprev, Dmarc, AuthenticationResults, Verdict).",
@@ -64,10 +63,11 @@ internal static class CheckCommand
         };
         var resolver = CommonOptions.Resolver();
         var json = CommonOptions.Json();
+        var hostName = CommonOptions.HostName();
         var file = new Argument<string?>("FILE") { Description = "The message file, or - for standard input.", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("check", "Authenticate a message (SPF, DKIM, ARC, iprev, DNS lists, DMARC) and print the verdict and the Authentication-Results header.")
         {
-            ip, helo, mailFrom, rcpt, dnsbl, config, json, batch, parallel, resolver, file,
+            ip, helo, mailFrom, rcpt, dnsbl, config, json, batch, parallel, resolver, hostName, file,
         };
         command.Validators.Add(result =>
         {
@@ -122,13 +122,8 @@ internal static class CheckCommand
             MessageAuthenticator authenticator;
             try
             {
-                options = CheckConfiguration.Load(parse.GetValue(config));
-                var configured = options.Reputation.Zones.Count;
-                ReputationCommand.AddZones(options.Reputation, parse.GetValue(dnsbl));
-                foreach (var zone in options.Reputation.Zones.Skip(configured))
-                {
-                    zone.Blocks = true; // a block list named for this check blocks when it lists the client
-                }
+                options = CheckConfiguration.Load(parse.GetValue(config), parse.GetValue(hostName));
+                ReputationCommand.AddZones(options.Reputation, parse.GetValue(dnsbl)); // lists from --config keep their own settings
 
                 CheckConfiguration.Validate(options, "the configuration with --dnsbl");
                 authenticator = new MessageAuthenticator(CommonOptions.CreateResolver(parse.GetValue(resolver), options.Dns), options);
@@ -190,20 +185,25 @@ internal static class CheckCommand
         }
 
         CheckBatch.Summary summary;
+        var line = Output.ProgressLine.For(error);
         using (reader)
         {
             var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(batchFile))!;
             try
             {
-                summary = await new CheckBatch(authenticator, parallel).RunAsync(reader, baseDirectory, output, cancellationToken);
+                summary = await new CheckBatch(authenticator, parallel).RunAsync(reader, baseDirectory, output, cancellationToken, line?.Reporting<CheckBatch.Summary>(counts => string.Create(
+                    System.Globalization.CultureInfo.InvariantCulture,
+                    $"check: {counts.Messages} envelopes, {counts.Errors} with errors, {counts.Messages / Math.Max(0.001, line.Elapsed.TotalSeconds):0} msg/s")));
             }
             catch (IOException ex)
             {
+                line?.Finish();
                 await error.WriteLineAsync($"mailpipeline: the batch '{batchFile}' stopped (reading it or writing the results failed): {ex.Message}");
                 return MailPipelineCommand.Failure;
             }
         }
 
+        line?.Finish();
         await error.WriteLineAsync($"mailpipeline: checked {summary.Messages} envelopes, {summary.Errors} with errors.");
         return summary.Errors == 0 ? MailPipelineCommand.Success : MailPipelineCommand.Failure;
     }

@@ -34,6 +34,27 @@ internal static class CommonOptions
 
     public static Option<bool> Json() => new("--json") { Description = "Print JSON instead of text." };
 
+    /// <summary>
+    /// <c>--hostname NAME</c>: this host's name, one name for one thing: the SMTP banner and <c>Received:</c> (serve),
+    /// <c>Received-SPF: … receiver=</c>, SPF's <c>%{r}</c> and the default authserv-id of <c>Authentication-Results</c>.
+    /// Without it: the configured names, else the machine's fully qualified name.
+    /// </summary>
+    public static Option<string?> HostName() => new("--hostname")
+    {
+        Description = "This host's name: SMTP banner and Received (serve), Received-SPF receiver=, the default authserv-id (default: the machine's FQDN).",
+        HelpName = "NAME",
+        Validators =
+        {
+            result =>
+            {
+                if (result.GetValueOrDefault<string?>() is { } name && !Core.LocalHost.IsValidHostName(name))
+                {
+                    result.AddError($"--hostname: '{name}' is not a host name (letters, digits, hyphens, dot-separated).");
+                }
+            },
+        },
+    };
+
     /// <summary>A resolver for one-shot commands: the configured server (or the system's), behind a small cache.</summary>
     public static IDnsResolver CreateResolver(string? endpoint, DnsOptions? options = null)
     {

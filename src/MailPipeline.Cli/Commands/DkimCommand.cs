@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using MailPipeline.Core;
 using MailPipeline.Core.Arc;
+using MailPipeline.Core.AuthenticationResults;
 using MailPipeline.Core.Dkim;
 
 namespace MailPipeline.Cli.Commands;
@@ -14,7 +15,7 @@ namespace MailPipeline.Cli.Commands;
 /// </summary>
 internal static class DkimCommand
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Command Create()
     {
@@ -27,7 +28,8 @@ internal static class DkimCommand
             HelpName = "DOMAIN",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("dkim", "Verify a message's DKIM signatures (RFC 6376, 8301, 8463) and ARC chain (RFC 8617).") { file, resolver, json, trusted };
+        var hostName = CommonOptions.HostName();
+        var command = new Command("dkim", "Verify a message's DKIM signatures (RFC 6376, 8301, 8463) and ARC chain (RFC 8617); prints the Authentication-Results entries this host would add.") { file, resolver, json, trusted, hostName };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -61,9 +63,12 @@ internal static class DkimCommand
 
             var dkim = await new DkimChecker(dns, new DkimOptions()).VerifyAsync(message, cancellationToken);
             var arc = await new ArcChecker(dns, arcOptions).VerifyAsync(message, cancellationToken);
+            // The field this host would add: its name (--hostname, default the machine's FQDN) is the authserv-id.
+            var composer = new AuthenticationResultsComposer(new AuthenticationResultsOptions { AuthServId = parse.GetValue(hostName) ?? LocalHost.FullyQualifiedName });
+            string authenticationResults = composer.Compose(dkim.ToAuthMethodResults().Append(arc.ToAuthMethodResult()));
             if (parse.GetValue(json))
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(dkim, arc), JsonOptions));
+                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(dkim, arc, authenticationResults), JsonOptions));
             }
             else
             {
@@ -77,6 +82,8 @@ internal static class DkimCommand
                 {
                     await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  arc i={set.Instance} d={set.SealerDomain} s={set.Selector} cv={set.ChainValidation} seal={set.SealResult.ToRfc8601()}{(set.IsTrustedSealer ? " trusted" : string.Empty)}"));
                 }
+
+                await output.WriteLineAsync(authenticationResults.ReplaceLineEndings());
             }
 
             return MailPipelineCommand.Success;
@@ -111,7 +118,7 @@ internal static class DkimCommand
         return text.ToString();
     }
 
-    private static object ToJson(DkimCheckResult dkim, ArcCheckResult arc) => new
+    private static object ToJson(DkimCheckResult dkim, ArcCheckResult arc, string authenticationResults) => new
     {
         dkim = dkim.Signatures.Select(s => new
         {
@@ -150,5 +157,6 @@ internal static class DkimCommand
                 trusted = set.IsTrustedSealer,
             }),
         },
+        authenticationResults,
     };
 }

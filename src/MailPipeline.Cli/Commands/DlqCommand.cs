@@ -14,7 +14,7 @@ namespace MailPipeline.Cli.Commands;
 /// </summary>
 internal static class DlqCommand
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Where <c>purge</c> reads its confirmation (the console unless a test sets it).</summary>
     internal static Func<TextReader> ConfirmationInput { get; set; } = () => Console.In;
@@ -104,7 +104,7 @@ internal static class DlqCommand
             var route = connection.Topology(parse).RouteFor(address);
             var destination = route.EntityPath + (route.Properties.Count > 0 ? " with " + string.Join(", ", route.Properties.Select(p => $"{p.Key}={p.Value}")) : string.Empty);
             var error = parse.InvocationConfiguration.Error;
-            var result = await service.ResubmitAsync(address, selected, parse.GetValue(dryRun), new ProgressPrinter(error, "resubmit"), cancellationToken);
+            var result = await service.ResubmitAsync(address, selected, parse.GetValue(dryRun), ProgressPrinter.For(error, "resubmit"), cancellationToken);
             if (parse.GetValue(dryRun))
             {
                 await output.WriteLineAsync($"Dry run: would resubmit {result.Selected} message(s) ({selected}) from {address} to {destination}.");
@@ -155,7 +155,7 @@ internal static class DlqCommand
                 }
             }
 
-            var result = await service.PurgeAsync(address, selected, new ProgressPrinter(parse.InvocationConfiguration.Error, "purge"), cancellationToken);
+            var result = await service.PurgeAsync(address, selected, ProgressPrinter.For(parse.InvocationConfiguration.Error, "purge"), cancellationToken);
             await output.WriteLineAsync($"Purged {result.Processed} of {result.Selected} selected message(s) ({selected}) from {address}.");
             return await ReportGapsAsync(output, selected, result);
         }));

@@ -19,8 +19,18 @@ namespace MailPipeline.Cli.Commands;
 internal sealed class PipelineStores
 {
     private readonly Func<string, RouteAction, string> _where;
+    private readonly Func<RouteAction, string> _folder;
+    private readonly Func<CancellationToken, Task<string>> _operator;
 
-    private PipelineStores(string location, IRawMessageStore raw, IStageResultStore results, IVerdictStore verdicts, IRoutedMailStore routed, Func<string, RouteAction, string> where)
+    private PipelineStores(
+        string location,
+        IRawMessageStore raw,
+        IStageResultStore results,
+        IVerdictStore verdicts,
+        IRoutedMailStore routed,
+        Func<string, RouteAction, string> where,
+        Func<RouteAction, string> folder,
+        Func<CancellationToken, Task<string>> @operator)
     {
         Location = location;
         Raw = raw;
@@ -28,6 +38,8 @@ internal sealed class PipelineStores
         Verdicts = verdicts;
         Routed = routed;
         _where = where;
+        _folder = folder;
+        _operator = @operator;
     }
 
     /// <summary>Where the stores are: the data directory or the blob service URI.</summary>
@@ -41,11 +53,17 @@ internal sealed class PipelineStores
 
     public IRoutedMailStore Routed { get; }
 
-    /// <summary>The delivery states (local data directory only; null for Blob Storage).</summary>
+    /// <summary>The delivery states (data/delivery, or the deliver container's &lt;id&gt;.delivery.json).</summary>
     public IDeliveryStateStore? Delivery { get; private init; }
 
     /// <summary>Where a routed message is: a file path or a blob URI.</summary>
     public string Where(string messageId, RouteAction action) => _where(messageId, action);
+
+    /// <summary>Where the messages of one action are: a folder or a container URI (for "looked in …" messages).</summary>
+    public string FolderOf(RouteAction action) => _folder(action);
+
+    /// <summary>Who an operator action is recorded as (see <see cref="Quarantine.OperatorIdentity"/>).</summary>
+    public Task<string> OperatorAsync(CancellationToken cancellationToken) => _operator(cancellationToken);
 
     /// <summary>Opens the local stores of a data directory (see <see cref="LocalDataLayout"/>).</summary>
     public static PipelineStores OpenLocal(LocalDataLayout layout)
@@ -57,14 +75,18 @@ internal sealed class PipelineStores
             new LocalDiskStageResultStore(layout),
             new LocalDiskVerdictStore(layout),
             new LocalDiskRoutedMailStore(layout),
-            (id, action) => Path.Combine(layout.FolderOf(action), id + ".eml"))
+            (id, action) => Path.Combine(layout.FolderOf(action), id + ".eml"),
+            layout.FolderOf,
+            _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser))
         {
             Delivery = new MailPipeline.Pipeline.Delivery.LocalDiskDeliveryStateStore(layout),
         };
     }
 
     /// <summary>Opens the Blob stores of a storage account (containers of infra/storage.json; never creates them).</summary>
-    public static PipelineStores OpenBlob(BlobServiceClient service)
+    /// <param name="service">The blob service.</param>
+    /// <param name="credential">The identity it signs in with; null for an account key or Azurite (then the OS user is recorded).</param>
+    public static PipelineStores OpenBlob(BlobServiceClient service, Azure.Core.TokenCredential? credential = null)
     {
         var storage = new PipelineBlobStorage(service);
         return new PipelineStores(
@@ -73,7 +95,14 @@ internal sealed class PipelineStores
             new BlobStageResultStore(storage),
             new BlobVerdictStore(storage),
             new BlobRoutedMailStore(storage),
-            (id, action) => (action == RouteAction.Deliver ? storage.Deliver : storage.Quarantine).GetBlobClient(id + ".eml").Uri.ToString());
+            (id, action) => (action == RouteAction.Deliver ? storage.Deliver : storage.Quarantine).GetBlobClient(id + ".eml").Uri.ToString(),
+            action => (action == RouteAction.Deliver ? storage.Deliver : storage.Quarantine).Uri.ToString(),
+            credential is null
+                ? _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser)
+                : cancellationToken => Quarantine.OperatorIdentity.SignedInAsync(credential, cancellationToken))
+        {
+            Delivery = new BlobDeliveryStateStore(storage),
+        };
     }
 }
 
@@ -133,9 +162,13 @@ internal sealed class StoreSelection
     /// <see cref="AzureConnections"/> the edge and the Functions app use.
     /// </summary>
     /// <returns>The client, or null with <paramref name="problem"/> set.</returns>
-    public static BlobServiceClient? CreateBlobService(string storage, out string? problem)
+    public static BlobServiceClient? CreateBlobService(string storage, out string? problem) => CreateBlobService(storage, out problem, out _);
+
+    /// <summary>As <see cref="CreateBlobService(string, out string?)"/>, also giving the credential of a blob service URI (null for a connection string).</summary>
+    public static BlobServiceClient? CreateBlobService(string storage, out string? problem, out Azure.Core.TokenCredential? credential)
     {
         problem = null;
+        credential = null;
         var settings = new Dictionary<string, string?>();
         if (storage.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
         {
@@ -159,7 +192,13 @@ internal sealed class StoreSelection
 
         try
         {
-            return AzureConnections.CreateBlobServiceClient(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+            var client = AzureConnections.CreateBlobServiceClient(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+            if (storage.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            {
+                credential = AzureConnections.Credential(clientId: null); // the same kind of sign-in the client does
+            }
+
+            return client;
         }
         catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
         {
@@ -182,7 +221,8 @@ internal sealed class StoreSelection
             string data = parse.GetValue(Data)!;
             if (!Directory.Exists(Path.Combine(data, "spool")))
             {
-                await error.WriteLineAsync($"mailpipeline: '{Path.GetFullPath(data)}' is not a mailpipeline data directory (no spool/); for the Azure deployment use --storage or {StorageVariable}.");
+                string given = parse.GetResult(Data) is { Implicit: false } ? "--data" : "the default --data (./data)";
+                await error.WriteLineAsync($"mailpipeline: looked for the local store of serve in {given}: '{Path.GetFullPath(data)}' is not a mailpipeline data directory (no spool/). Give --data DIR (serve's --data), or for the Azure deployment --storage or {StorageVariable}.");
                 return MailPipelineCommand.Failure;
             }
 
@@ -190,14 +230,14 @@ internal sealed class StoreSelection
         }
         else
         {
-            var service = CreateBlobService(storage, out string? problem);
+            var service = CreateBlobService(storage, out string? problem, out var credential);
             if (service is null)
             {
                 await error.WriteLineAsync($"mailpipeline: {problem}");
                 return MailPipelineCommand.BadArguments;
             }
 
-            stores = PipelineStores.OpenBlob(service);
+            stores = PipelineStores.OpenBlob(service, credential);
         }
 
         try
@@ -215,7 +255,7 @@ internal sealed class StoreSelection
     public static string? Describe(Exception exception, string location) => exception switch
     {
         RequestFailedException { Status: 403 } ex =>
-            $"no rights on {location} ({ex.ErrorCode ?? "403"}): the identity needs 'Storage Blob Data Reader' (list, show, trace) or 'Storage Blob Data Contributor' (release) on the account.",
+            $"no rights on {location} ({ex.ErrorCode ?? "403"}): the identity needs 'Storage Blob Data Reader' (list, show, trace) or 'Storage Blob Data Contributor' (release, delete) on the account.",
         RequestFailedException { Status: 401 } ex =>
             $"not authorised on {location} ({ex.ErrorCode ?? "401"}): check the account key or the signed-in identity.",
         RequestFailedException { Status: 0 } ex => $"cannot reach {location}: {FirstLine(ex.Message)}",

@@ -1,46 +1,56 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
-using MailPipeline.Core.Authentication;
+using System.Text;
+using MailPipeline.Cli.Output;
+using MailPipeline.Cli.Quarantine;
 using MailPipeline.Pipeline.Contracts;
-using MailPipeline.Pipeline.Ports;
+using MailPipeline.Pipeline.Processing;
+using Microsoft.Extensions.Logging;
 
 namespace MailPipeline.Cli.Commands;
 
-/// <summary><c>mailpipeline quarantine list|show ID|release ID [--data DIR | --storage CONNECTION|URI]</c> on the local store of <c>serve</c> or the Blob Storage of the Azure deployment.</summary>
+/// <summary>
+/// <c>mailpipeline quarantine list|show ID|release ID|delete ID [--data DIR | --storage CONNECTION|URI]</c> on the local
+/// store of <c>serve</c> or the Blob Storage of the Azure deployment. Release and delete record who and when in the
+/// message's verdict document and in the log (standard error).
+/// </summary>
 internal static class QuarantineCommand
 {
+    /// <summary>Where <c>delete</c> reads its confirmation; tests replace it.</summary>
+    internal static Func<TextReader> ConfirmationInput { get; set; } = () => Console.In;
+
     public static Command Create()
     {
-        var command = new Command("quarantine", "List, inspect and release quarantined messages (local store of serve, or Blob Storage with --storage).");
+        var command = new Command("quarantine", "List, inspect, release and delete quarantined messages (local store of serve, or Blob Storage with --storage).");
         command.Subcommands.Add(List());
         command.Subcommands.Add(Show());
         command.Subcommands.Add(Release());
+        command.Subcommands.Add(Delete());
         return command;
     }
 
     private static Command List()
     {
         var json = CommonOptions.Json();
-        var command = new Command("list", "List quarantined messages, oldest first: id, size, From domain, reasons.") { json };
+        var command = new Command("list", "List quarantined messages, oldest first: id, received, from, to, subject, size, reasons.") { json };
         var selection = StoreSelection.AddTo(command);
         command.SetAction((parse, cancellationToken) => selection.RunAsync(parse, async stores =>
         {
-            var store = stores.Routed;
             var output = parse.InvocationConfiguration.Output;
-            foreach (var message in await store.ListAsync(RouteAction.Quarantine, cancellationToken))
+            var messages = await QuarantineInventory.ListAsync(stores, cancellationToken);
+            if (parse.GetValue(json))
             {
-                var report = await ReadReportAsync(store, message.MessageId, cancellationToken);
-                if (parse.GetValue(json))
+                foreach (var message in messages)
                 {
-                    await output.WriteLineAsync(JsonSerializer.Serialize(new { message.MessageId, message.Size, fromDomain = report?.Dmarc?.Domain, reasons = report?.Reasons ?? [] }, AuthenticationReport.JsonOptions));
+                    await output.WriteLineAsync(QuarantineTable.ToJson(message));
                 }
-                else
-                {
-                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{message.MessageId}  {message.Size,8}  {report?.Dmarc?.Domain ?? "?",-30}  {string.Join("; ", report?.Reasons ?? [])}"));
-                }
+
+                return MailPipelineCommand.Success;
             }
 
+            await output.WriteAsync(QuarantineTable.Format(messages));
+            await parse.InvocationConfiguration.Error.WriteLineAsync(messages.Count == 0
+                ? $"mailpipeline: no message in quarantine ({stores.FolderOf(RouteAction.Quarantine)})."
+                : $"mailpipeline: {messages.Count} message(s) in quarantine ({stores.FolderOf(RouteAction.Quarantine)}).");
             return MailPipelineCommand.Success;
         }));
         return command;
@@ -48,26 +58,25 @@ internal static class QuarantineCommand
 
     private static Command Show()
     {
-        var id = new Argument<string>("id") { Description = "The message id." };
+        var id = MessageIdArgument();
         var command = new Command("show", "Print a quarantined message's verdict (JSON) and its header block.") { id };
         var selection = StoreSelection.AddTo(command);
         command.SetAction((parse, cancellationToken) => selection.RunAsync(parse, async stores =>
         {
-            var store = stores.Routed;
             string messageId = parse.GetValue(id)!;
-            if (!IsValidId(messageId) || await store.FindAsync(messageId, cancellationToken) is not { Action: RouteAction.Quarantine })
+            if (await NotInQuarantineAsync(stores, messageId, parse.InvocationConfiguration.Error, cancellationToken) is { } failure)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"mailpipeline: message {messageId} is not in quarantine.");
-                return MailPipelineCommand.Failure;
+                return failure;
             }
 
             var output = parse.InvocationConfiguration.Output;
-            byte[]? verdict = await store.ReadVerdictDocumentAsync(messageId, RouteAction.Quarantine, cancellationToken);
-            await output.WriteLineAsync(verdict is null ? "{}" : System.Text.Encoding.UTF8.GetString(verdict));
+            byte[]? verdict = await stores.Routed.ReadVerdictDocumentAsync(messageId, RouteAction.Quarantine, cancellationToken);
+            await output.WriteLineAsync(verdict is null ? "{}" : HumanJson.Reformat(verdict, indented: true));
             await output.WriteLineAsync();
-            await using var message = await store.OpenMessageAsync(messageId, RouteAction.Quarantine, cancellationToken);
-            byte[] header = await MailPipeline.Pipeline.Processing.HeaderBlockReader.ReadAsync(message, cancellationToken: cancellationToken);
-            await output.WriteAsync(System.Text.Encoding.UTF8.GetString(header).Replace("\r\n", "\n", StringComparison.Ordinal));
+            await using var message = await stores.Routed.OpenMessageAsync(messageId, RouteAction.Quarantine, cancellationToken);
+            byte[] header = await HeaderBlockReader.ReadAsync(message, cancellationToken: cancellationToken);
+            string text = Encoding.UTF8.GetString(header).Replace("\r\n", "\n", StringComparison.Ordinal);
+            await output.WriteAsync(TerminalText.Printable(text, keepLineBreaks: true));
             return MailPipelineCommand.Success;
         }));
         return command;
@@ -75,19 +84,65 @@ internal static class QuarantineCommand
 
     private static Command Release()
     {
-        var id = new Argument<string>("id") { Description = "The message id." };
-        var command = new Command("release", "Move a quarantined message (and its verdict) to deliver.") { id };
+        var id = MessageIdArgument();
+        var command = new Command("release", "Move a quarantined message (and its verdict, stamped with who released it and when) to deliver.") { id };
         var selection = StoreSelection.AddTo(command);
         command.SetAction((parse, cancellationToken) => selection.RunAsync(parse, async stores =>
         {
+            var error = parse.InvocationConfiguration.Error;
             string messageId = parse.GetValue(id)!;
-            if (!IsValidId(messageId) || !await stores.Routed.ReleaseAsync(messageId, cancellationToken))
+            if (await NotInQuarantineAsync(stores, messageId, error, cancellationToken) is { } failure)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"mailpipeline: message {messageId} is not in quarantine.");
+                return failure;
+            }
+
+            var stamp = await ActAsync(stores, messageId, "released", stores.Routed.ReleaseAsync, QuarantineAuditLog.Released, error, cancellationToken);
+            if (stamp is null)
+            {
                 return MailPipelineCommand.Failure;
             }
 
-            await parse.InvocationConfiguration.Output.WriteLineAsync($"{messageId} released to {stores.Where(messageId, RouteAction.Deliver)}");
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"{messageId} released to {stores.Where(messageId, RouteAction.Deliver)} by {stamp.By}");
+            return MailPipelineCommand.Success;
+        }));
+        return command;
+    }
+
+    private static Command Delete()
+    {
+        var id = MessageIdArgument();
+        var yes = new Option<bool>("--yes") { Description = "Do not ask for confirmation." };
+        var command = new Command("delete", "Delete a quarantined message for good (its verdict document stays, stamped with who deleted it and when).") { id, yes };
+        var selection = StoreSelection.AddTo(command);
+        command.SetAction((parse, cancellationToken) => selection.RunAsync(parse, async stores =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            string messageId = parse.GetValue(id)!;
+            if (await NotInQuarantineAsync(stores, messageId, error, cancellationToken) is { } failure)
+            {
+                return failure;
+            }
+
+            if (!parse.GetValue(yes))
+            {
+                await output.WriteAsync($"Delete quarantined message {messageId} ({stores.Where(messageId, RouteAction.Quarantine)}) for good? [y/N] ");
+                string? answer = await ConfirmationInput().ReadLineAsync(cancellationToken);
+                await output.WriteLineAsync();
+                if (answer is null || !answer.Trim().StartsWith('y'))
+                {
+                    await output.WriteLineAsync("Not confirmed: nothing was deleted (pass --yes to skip the question).");
+                    return MailPipelineCommand.Failure;
+                }
+            }
+
+            var stamp = await ActAsync(stores, messageId, "deleted", stores.Routed.DeleteAsync, QuarantineAuditLog.Deleted, error, cancellationToken);
+            if (stamp is null)
+            {
+                return MailPipelineCommand.Failure;
+            }
+
+            await output.WriteLineAsync($"{messageId} deleted from quarantine by {stamp.By}");
             return MailPipelineCommand.Success;
         }));
         return command;
@@ -95,9 +150,70 @@ internal static class QuarantineCommand
 
     public static bool IsValidId(string id) => id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
-    private static async Task<AuthenticationReport?> ReadReportAsync(IRoutedMailStore store, string id, CancellationToken cancellationToken)
+    private static Argument<string> MessageIdArgument() => new("id") { Description = "The message id (from the 250 reply, serve's summary line or quarantine list)." };
+
+    /// <summary>
+    /// Does a release or delete as the current operator, now, and writes the audit log line; null (after saying so)
+    /// when the message left quarantine meanwhile.
+    /// </summary>
+    private static async Task<OperatorStamp?> ActAsync(
+        PipelineStores stores,
+        string messageId,
+        string verb,
+        Func<string, OperatorStamp, CancellationToken, Task<bool>> action,
+        Action<ILogger, string, string, DateTimeOffset, string> log,
+        TextWriter error,
+        CancellationToken cancellationToken)
     {
-        byte[]? json = await store.ReadVerdictDocumentAsync(id, RouteAction.Quarantine, cancellationToken);
-        return json is null ? null : JsonSerializer.Deserialize<AuthenticationReport>(json, AuthenticationReport.JsonOptions);
+        var stamp = new OperatorStamp(await stores.OperatorAsync(cancellationToken), DateTimeOffset.UtcNow);
+        if (!await action(messageId, stamp, cancellationToken))
+        {
+            await error.WriteLineAsync($"mailpipeline: message {messageId} left quarantine before it could be {verb} (released or deleted by someone else); nothing done.");
+            return null;
+        }
+
+        using var audit = LoggerFactory.Create(logging => logging.AddProvider(new TextWriterLoggerProvider(error)));
+        log(audit.CreateLogger(QuarantineAuditLog.Category), messageId, stamp.By, stamp.At, stores.Location);
+        return stamp;
+    }
+
+    /// <summary>
+    /// Null when the message is in quarantine; otherwise prints what was looked for and where (and where the message
+    /// is instead, if anywhere) and returns the exit code.
+    /// </summary>
+    private static async Task<int?> NotInQuarantineAsync(PipelineStores stores, string messageId, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!IsValidId(messageId))
+        {
+            await error.WriteLineAsync($"mailpipeline: '{TerminalText.Printable(messageId)}' is not a message id (letters, digits, '-' and '_', as in the 250 reply).");
+            return MailPipelineCommand.BadArguments;
+        }
+
+        var found = await stores.Routed.FindAsync(messageId, cancellationToken);
+        if (found is { Action: RouteAction.Quarantine })
+        {
+            return null;
+        }
+
+        string looked = $"looked in {stores.FolderOf(RouteAction.Quarantine)}";
+        if (found is not null)
+        {
+            byte[]? document = await stores.Routed.ReadVerdictDocumentAsync(messageId, RouteAction.Deliver, cancellationToken);
+            string released = document is not null && OperatorStamp.ReadFrom(document, OperatorStamp.Released) is { } stamp
+                ? $"released by {stamp.By} at {stamp.At.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"
+                : "delivered by its verdict";
+            await error.WriteLineAsync($"mailpipeline: message {messageId} is not in quarantine ({looked}): it is in deliver, {released} ({stores.Where(messageId, RouteAction.Deliver)}).");
+        }
+        else if (await stores.Routed.ReadVerdictDocumentAsync(messageId, RouteAction.Quarantine, cancellationToken) is { } record
+            && OperatorStamp.ReadFrom(record, OperatorStamp.Deleted) is { } deleted)
+        {
+            await error.WriteLineAsync($"mailpipeline: message {messageId} is not in quarantine ({looked}): it was deleted by {deleted.By} at {deleted.At.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z.");
+        }
+        else
+        {
+            await error.WriteLineAsync($"mailpipeline: message {messageId} is not in quarantine ({looked}; the store is {stores.Location}: give serve's --data DIR, or --storage for the Azure deployment, if it is elsewhere).");
+        }
+
+        return MailPipelineCommand.Failure;
     }
 }

@@ -20,26 +20,34 @@ internal static class ReputationCommand
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    /// <summary><c>--dnsbl ZONE</c>: an RFC 5782 IP block list with the generic codes 127.0.0.2-127.0.0.255. Shared with <c>check</c> and <c>serve</c>.</summary>
-    public static Option<string[]> DnsblOption() => ZoneOption("--dnsbl", "An RFC 5782 IP block list to query (repeatable); codes 127.0.0.2-127.0.0.255 count as listed.");
+    /// <summary>
+    /// <c>--dnsbl ZONE</c>: an RFC 5782 IP block list with the generic codes 127.0.0.2-127.0.0.255; a listing blocks
+    /// (quarantine), like Postfix's <c>reject_rbl_client</c>. Shared with <c>check</c> and <c>serve</c>: one rule everywhere.
+    /// </summary>
+    public static Option<string[]> DnsblOption() => ZoneOption("--dnsbl", "An RFC 5782 IP block list (repeatable; codes 127.0.0.2-127.0.0.255); a listing blocks (quarantine). Scoring-only lists go in the Reputation section of --config.");
 
     /// <summary><c>--dnswl ZONE</c>: an RFC 8904 IP allow list.</summary>
     public static Option<string[]> DnswlOption() => ZoneOption("--dnswl", "An IP allow list (DNSWL, RFC 8904) to query (repeatable); any 127.0.0.0/8 answer but 127.0.0.1 and 127.255.255.x counts.");
 
-    /// <summary><c>--rhsbl ZONE</c>: a domain block list queried for the HELO, MAIL FROM and From domains.</summary>
-    public static Option<string[]> RhsblOption() => ZoneOption("--rhsbl", "A domain block list (RHSBL) for the HELO, MAIL FROM and From domains (repeatable); codes 127.0.0.2-127.0.0.255 count.");
+    /// <summary><c>--rhsbl ZONE</c>: a domain block list queried for the HELO, MAIL FROM and From domains; a listing blocks, as for <c>--dnsbl</c>.</summary>
+    public static Option<string[]> RhsblOption() => ZoneOption("--rhsbl", "A domain block list (RHSBL) for the HELO, MAIL FROM and From domains (repeatable; codes 127.0.0.2-127.0.0.255); a listing blocks (quarantine).");
 
-    /// <summary>Adds the zones given on the command line to <paramref name="options"/> (after any configured ones).</summary>
+    /// <summary>
+    /// Adds the zones given on the command line to <paramref name="options"/> (after any configured ones). The one rule
+    /// of <c>check</c>, <c>reputation</c> and <c>serve</c>: a block list named on the command line blocks when it lists
+    /// the client (or a domain); an allow list cancels blocking listings (<c>Reputation:AllowListOverridesBlock</c>).
+    /// </summary>
     public static void AddZones(ReputationOptions options, IEnumerable<string>? dnsbl, IEnumerable<string>? dnswl = null, IEnumerable<string>? rhsbl = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         foreach (var zone in dnsbl ?? [])
         {
-            options.Zones.Add(new DnsListOptions { Zone = zone });
+            options.Zones.Add(new DnsListOptions { Zone = zone, Blocks = true });
         }
 
         foreach (var zone in dnswl ?? [])
@@ -49,7 +57,7 @@ internal static class ReputationCommand
 
         foreach (var zone in rhsbl ?? [])
         {
-            options.Zones.Add(new DnsListOptions { Zone = zone, Type = DnsListType.Domain });
+            options.Zones.Add(new DnsListOptions { Zone = zone, Type = DnsListType.Domain, Blocks = true });
         }
     }
 
@@ -146,18 +154,19 @@ internal static class ReputationCommand
         {
             var kind = list.Kind == DnsListKind.Allow ? "allow" : "block";
             var identity = list.Identities == DomainIdentities.None ? string.Empty : $" [{list.Identities}]";
-            var line = list.Status switch
+            string status = list.Status switch
             {
-                DnsListStatus.Listed => string.Create(CultureInfo.InvariantCulture,
-                    $"LISTED {string.Join(",", list.Codes)} ({string.Join(", ", list.Meanings)}) weight {list.Weight}{(list.Blocks ? " blocks" : string.Empty)}{(list.Reason is null ? string.Empty : $" \"{list.Reason}\"")}"),
-                DnsListStatus.NotListed => "not listed",
-                DnsListStatus.TempError => "TEMPERROR " + list.Error,
-                _ => "ERROR " + list.Error,
+                DnsListStatus.Listed => "listed",
+                DnsListStatus.NotListed => "not-listed",
+                DnsListStatus.TempError => "temperror",
+                _ => "error",
             };
+            string line = Output.ListingText.Describe(status, list.Codes, list.Meanings.Count == 0 ? null : string.Join(", ", list.Meanings), list.Kind == DnsListKind.Allow, list.Blocks, list.Weight, list.Error)
+                + (list.Reason is null ? string.Empty : $" \"{Output.TerminalText.Printable(list.Reason)}\"");
             await output.WriteLineAsync($"{list.Zone} ({kind} list) {list.Subject}{identity}: {line}");
         }
 
-        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"reputation: score {reputation.Score}, {(reputation.IsBlocked ? "BLOCKED" : "not blocked")}"));
+        await output.WriteLineAsync($"reputation: {Output.ListingText.Outcome(reputation.IsBlocked, reputation.Score, reputation.Lists.Any(l => l.IsListed && l.Blocks))}");
         foreach (var entry in entries)
         {
             await output.WriteLineAsync("Authentication-Results entry: " + Format(entry));

@@ -18,7 +18,8 @@ internal static class ServeCommand
     public static Command Create()
     {
         var smtp = new Option<string?>("--smtp") { Description = "SMTP listener as IP:PORT (default 127.0.0.1:2525).", HelpName = "IP:PORT" };
-        var http = new Option<string?>("--http") { Description = "HTTP listener for /healthz and /metrics as IP:PORT (default 127.0.0.1:8025).", HelpName = "IP:PORT" };
+        var http = new Option<string?>("--http") { Description = "HTTP listener for /healthz, /readyz and /metrics as IP:PORT (default: the SMTP listen address, port 8025).", HelpName = "IP:PORT" };
+        var hostName = CommonOptions.HostName();
         var data = new Option<string?>("--data") { Description = "Data directory: spool, results, verdicts, deliver, quarantine (default ./data).", HelpName = "DIR" };
         var accept = new Option<string[]>("--accept-domain") { Description = "Accept mail for this domain (repeatable; localhost is always accepted).", HelpName = "DOMAIN", AllowMultipleArgumentsPerToken = false };
         var dnsbl = ReputationCommand.DnsblOption();
@@ -28,7 +29,7 @@ internal static class ServeCommand
         var arcDomain = new Option<string?>("--arc-domain") { Description = "ARC-seal delivered mail as this domain (Arc:Sealing:Domain).", HelpName = "DOMAIN" };
         var arcSelector = new Option<string?>("--arc-selector") { Description = "Selector of the ARC sealing key (Arc:Sealing:Selector).", HelpName = "SELECTOR" };
         var arcKey = new Option<string?>("--arc-key") { Description = "PEM file with the ARC sealing private key, RSA 2048 or Ed25519 (Arc:Sealing:PrivateKeyPath).", HelpName = "FILE" };
-        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, data, accept, dnsbl, resolver, config, nextHop, arcDomain, arcSelector, arcKey };
+        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, resolver, config, nextHop, arcDomain, arcSelector, arcKey };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -40,6 +41,7 @@ internal static class ServeCommand
                 {
                     Smtp = parse.GetValue(smtp),
                     Http = parse.GetValue(http),
+                    HostName = parse.GetValue(hostName),
                     DataDirectory = parse.GetValue(data),
                     Resolver = parse.GetValue(resolver),
                     ConfigFile = parse.GetValue(config),
@@ -82,7 +84,7 @@ internal static class ServeCommand
             var edge = app.Services.GetRequiredService<EdgeHostedService>();
             var smtpEndpoint = await edge.ListeningEndpoint;
             var pipeline = app.Services.GetRequiredService<LocalPipeline>();
-            await output.WriteLineAsync($"mailpipeline serve: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /metrics), data in {pipeline.Layout.Root}");
+            await output.WriteLineAsync($"mailpipeline serve: {configuration.Configuration["Edge:HostName"]}: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /readyz, /metrics), data in {pipeline.Layout.Root}");
             if (pipeline.Delivery is not null)
             {
                 await output.WriteLineAsync($"mailpipeline serve: delivering to {configuration.Delivery.DefaultNextHop ?? "the Delivery:Routes next hops"}{(configuration.Authentication.Arc.Sealing.IsEnabled ? $", ARC-sealed as {configuration.Authentication.Arc.Sealing.Domain}" : string.Empty)}");

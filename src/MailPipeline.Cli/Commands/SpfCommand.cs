@@ -43,9 +43,10 @@ internal static class SpfCommand
         };
         var resolver = CommonOptions.Resolver();
         var json = CommonOptions.Json();
+        var hostName = CommonOptions.HostName();
         var command = new Command("spf", "Evaluate SPF (RFC 7208) for a client IP, HELO name and MAIL FROM address.")
         {
-            ip, helo, mailFrom, resolver, json,
+            ip, helo, mailFrom, resolver, json, hostName,
         };
         command.Validators.Add(result =>
         {
@@ -63,14 +64,14 @@ internal static class SpfCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var dns = CommonOptions.CreateResolver(parse.GetValue(resolver));
-            var evaluator = new SpfEvaluator(dns, new SpfOptions { ReceivingHost = Dns.GetHostName() });
+            string receiver = parse.GetValue(hostName) ?? Core.LocalHost.FullyQualifiedName;
+            var evaluator = new SpfEvaluator(dns, new SpfOptions { ReceivingHost = receiver });
             var client = IPAddress.Parse(parse.GetValue(ip)!);
             var heloName = parse.GetValue(helo);
             var result = parse.GetResult(mailFrom) is not null
                 ? await evaluator.EvaluateMailFromAsync(client, heloName, parse.GetValue(mailFrom), cancellationToken)
                 : await evaluator.EvaluateHeloAsync(client, heloName!, cancellationToken);
             var output = parse.InvocationConfiguration.Output;
-            var receiver = Dns.GetHostName();
             if (parse.GetValue(json))
             {
                 await output.WriteLineAsync(JsonSerializer.Serialize(

@@ -1,18 +1,24 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MailPipeline.Cli.Output;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Storage;
 
 namespace MailPipeline.Cli.Commands;
 
-/// <summary><c>mailpipeline trace ID [--data DIR | --storage CONNECTION|URI]</c>: every stored fact about one message: envelope, each stage result, verdict, where it went.</summary>
+/// <summary>
+/// <c>mailpipeline trace ID [--json] [--data DIR | --storage CONNECTION|URI]</c>: every stored fact about one message:
+/// envelope, each stage result, verdict, where it went (and who released or deleted it).
+/// </summary>
 internal static class TraceCommand
 {
     public static Command Create()
     {
         var id = new Argument<string>("id") { Description = "The message id (from the 250 reply or serve's summary line)." };
-        var command = new Command("trace", "Show every stored fact about one message (local store of serve, or Blob Storage with --storage).") { id };
+        var json = CommonOptions.Json();
+        var command = new Command("trace", "Show every stored fact about one message (local store of serve, or Blob Storage with --storage).") { id, json };
         var selection = StoreSelection.AddTo(command);
         command.SetAction((parse, cancellationToken) => selection.RunAsync(parse, async stores =>
         {
@@ -20,34 +26,69 @@ internal static class TraceCommand
             string messageId = parse.GetValue(id)!;
             if (!QuarantineCommand.IsValidId(messageId))
             {
-                await error.WriteLineAsync($"mailpipeline: '{messageId}' is not a message id.");
+                await error.WriteLineAsync($"mailpipeline: '{TerminalText.Printable(messageId)}' is not a message id (letters, digits, '-' and '_', as in the 250 reply).");
                 return MailPipelineCommand.BadArguments;
             }
 
             var envelope = await stores.Raw.ReadEnvelopeAsync(messageId, cancellationToken);
             if (envelope is null)
             {
-                await error.WriteLineAsync($"mailpipeline: no message {messageId} in {stores.Location}.");
+                await error.WriteLineAsync($"mailpipeline: no message {messageId}: looked for its envelope in {stores.Location} (the raw store; messages older than its retention are gone from it).");
                 return MailPipelineCommand.Failure;
             }
 
-            var output = parse.InvocationConfiguration.Output;
-            await output.WriteLineAsync($"message {messageId}");
-            await output.WriteLineAsync($"envelope: {Encoding.UTF8.GetString(MailEnvelopeJson.Serialize(envelope))}");
-            var results = stores.Results;
+            var facts = new List<(string Name, byte[]? Document)> { ("envelope", MailEnvelopeJson.Serialize(envelope)) };
             foreach (string stage in StageNames.Checks)
             {
-                byte[]? result = await results.GetAsync(messageId, stage, cancellationToken);
-                await output.WriteLineAsync($"{stage}: {(result is null ? "(no result yet)" : Encoding.UTF8.GetString(result))}");
+                facts.Add((stage, await stores.Results.GetAsync(messageId, stage, cancellationToken)));
             }
 
             var verdict = await stores.Verdicts.GetAsync(messageId, cancellationToken);
-            await output.WriteLineAsync(verdict is null ? "verdict: (none yet)" : $"verdict: {LocalDiskVerdictStore.ActionWord(verdict.Action)} {Encoding.UTF8.GetString(verdict.Document.Span)}");
             var routed = await stores.Routed.FindAsync(messageId, cancellationToken);
-            await output.WriteLineAsync(routed is null
-                ? "routed: (not yet)"
-                : $"routed: {stores.Where(messageId, routed.Action)} ({routed.Size} octets)");
-            if (stores.Delivery is not null && await stores.Delivery.GetAsync(messageId, cancellationToken) is { } delivery)
+            string routedText = routed is null ? "(not yet)" : $"{stores.Where(messageId, routed.Action)} ({routed.Size} octets)";
+            string? audit = await AuditAsync(stores, messageId, routed, cancellationToken);
+            if (routed is null && audit is not null)
+            {
+                routedText = "(deleted from quarantine)";
+            }
+
+            var delivery = stores.Delivery is null ? null : await stores.Delivery.GetAsync(messageId, cancellationToken);
+            var output = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(json))
+            {
+                var document = new JsonObject { ["messageId"] = messageId };
+                foreach (var (name, fact) in facts)
+                {
+                    document[name] = fact is null ? null : JsonNode.Parse(fact);
+                }
+
+                document["verdict"] = verdict is null ? null : JsonNode.Parse(verdict.Document.Span);
+                document["routed"] = routed is null ? null : new JsonObject
+                {
+                    ["action"] = LocalDiskVerdictStore.ActionWord(routed.Action),
+                    ["location"] = stores.Where(messageId, routed.Action),
+                    ["size"] = routed.Size,
+                };
+                document["audit"] = audit;
+                document["delivery"] = delivery is null ? null : JsonNode.Parse(delivery.ToJson());
+                await output.WriteLineAsync(document.ToJsonString(HumanJson.Compact));
+                return MailPipelineCommand.Success;
+            }
+
+            await output.WriteLineAsync($"message {messageId}");
+            foreach (var (name, fact) in facts)
+            {
+                await output.WriteLineAsync($"{name}: {(fact is null ? "(no result yet)" : HumanJson.Reformat(fact))}");
+            }
+
+            await output.WriteLineAsync(verdict is null ? "verdict: (none yet)" : $"verdict: {LocalDiskVerdictStore.ActionWord(verdict.Action)} {HumanJson.Reformat(verdict.Document.Span)}");
+            await output.WriteLineAsync($"routed: {routedText}");
+            if (audit is not null)
+            {
+                await output.WriteLineAsync($"audit: {audit}");
+            }
+
+            if (delivery is not null)
             {
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"delivery: {delivery.Outcome} (round {delivery.Round}, queued {delivery.QueuedAt:u}{(delivery.NextAttemptAt is { } next ? $", next attempt {next:u}" : string.Empty)})"));
                 foreach (var attempt in delivery.Attempts)
@@ -64,5 +105,17 @@ internal static class TraceCommand
             return MailPipelineCommand.Success;
         }));
         return command;
+    }
+
+    /// <summary>Who released or deleted the message and when, from its routed verdict document; null when nobody did.</summary>
+    private static async Task<string?> AuditAsync(PipelineStores stores, string messageId, RoutedMessage? routed, CancellationToken cancellationToken)
+    {
+        var (action, property, verb) = routed?.Action == RouteAction.Deliver
+            ? (RouteAction.Deliver, OperatorStamp.Released, "released from quarantine")
+            : (RouteAction.Quarantine, OperatorStamp.Deleted, "deleted from quarantine");
+        byte[]? document = await stores.Routed.ReadVerdictDocumentAsync(messageId, action, cancellationToken);
+        return document is not null && OperatorStamp.ReadFrom(document, property) is { } stamp
+            ? $"{verb} by {stamp.By} at {stamp.At.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"
+            : null;
     }
 }

@@ -17,12 +17,17 @@ namespace MailPipeline.Cli.Serve;
 /// </summary>
 internal sealed class ServeConfiguration
 {
-    /// <summary>Serve's defaults, applied under the file: loopback only, a non-privileged port.</summary>
+    /// <summary>The HTTP port when no endpoint is given: the address follows the SMTP listener.</summary>
+    public const int DefaultHttpPort = 8025;
+
+    /// <summary>
+    /// Serve's defaults, applied under the file: loopback only, a non-privileged port. The HTTP endpoint is not
+    /// here: it follows the SMTP listen address (see <see cref="Flags"/>), so nothing listens wider than SMTP does.
+    /// </summary>
     private static readonly Dictionary<string, string?> Defaults = new()
     {
         ["Edge:ListenAddress"] = "127.0.0.1",
         ["Edge:Port"] = "2525",
-        ["Pipeline:HttpEndpoint"] = "127.0.0.1:8025",
         ["Logging:LogLevel:Default"] = "Warning",
     };
 
@@ -66,12 +71,9 @@ internal sealed class ServeConfiguration
             authentication.Dns.Servers.Add(arguments.Resolver);
         }
 
-        foreach (string zone in arguments.Dnsbl)
-        {
-            // A block list named on serve's command line blocks (quarantines), like Postfix's reject_rbl_client;
-            // scoring-only lists are configured in the Reputation section.
-            authentication.Reputation.Zones.Add(new Core.Reputation.DnsListOptions { Zone = zone, Blocks = true });
-        }
+        // The rule of check and reputation too: a block list named on the command line blocks (quarantines), like
+        // Postfix's reject_rbl_client; scoring-only lists are configured in the Reputation section.
+        Commands.ReputationCommand.AddZones(authentication.Reputation, arguments.Dnsbl);
 
         authentication.Reputation.EnsureValid();
         var pipeline = new PipelineOptions();
@@ -154,6 +156,31 @@ internal sealed class ServeConfiguration
             ParseEndpoint(arguments.Http, "--http");
             flags["Pipeline:HttpEndpoint"] = arguments.Http;
         }
+        else if (string.IsNullOrWhiteSpace(underFlags["Pipeline:HttpEndpoint"]))
+        {
+            // /healthz and /metrics bind where SMTP does: an edge kept on loopback exposes nothing else.
+            string listen = flags.GetValueOrDefault("Edge:ListenAddress") ?? underFlags["Edge:ListenAddress"] ?? "127.0.0.1";
+            if (System.Net.IPAddress.TryParse(listen, out var address))
+            {
+                flags["Pipeline:HttpEndpoint"] = new System.Net.IPEndPoint(address, DefaultHttpPort).ToString();
+            }
+        }
+
+        // One name for this host: --hostname, else Edge:HostName, else the machine's fully qualified name. It is the
+        // banner and the Received "by", Received-SPF's receiver= and SPF's %{r}, and the default authserv-id.
+        string hostName = arguments.HostName ?? (string.IsNullOrWhiteSpace(underFlags["Edge:HostName"]) ? Core.LocalHost.FullyQualifiedName : underFlags["Edge:HostName"]!);
+        if (!Core.LocalHost.IsValidHostName(hostName))
+        {
+            throw new ValidationException(arguments.HostName is not null
+                ? $"--hostname: '{hostName}' is not a host name."
+                : $"Edge:HostName '{hostName}' is not a host name; set it (or --hostname) to this MX's name.");
+        }
+
+        flags["Edge:HostName"] = hostName;
+        if (arguments.HostName is not null || string.IsNullOrWhiteSpace(underFlags["Spf:ReceivingHost"]))
+        {
+            flags["Spf:ReceivingHost"] = hostName;
+        }
 
         if (arguments.NextHop is not null)
         {
@@ -186,7 +213,7 @@ internal sealed class ServeConfiguration
         }
 
         // The edge removes forged Authentication-Results for the same authserv-id the checks write.
-        string authServId = underFlags["AuthenticationResults:AuthServId"] ?? new Core.AuthenticationResults.AuthenticationResultsOptions().AuthServId;
+        string authServId = string.IsNullOrWhiteSpace(underFlags["AuthenticationResults:AuthServId"]) ? hostName : underFlags["AuthenticationResults:AuthServId"]!;
         flags["AuthenticationResults:AuthServId"] = authServId;
         if (string.IsNullOrWhiteSpace(underFlags["Edge:AuthServId"]))
         {
@@ -203,6 +230,8 @@ internal sealed record ServeArguments
     public string? Smtp { get; init; }
 
     public string? Http { get; init; }
+
+    public string? HostName { get; init; }
 
     public string? DataDirectory { get; init; }
 

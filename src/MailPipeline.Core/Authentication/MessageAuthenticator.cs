@@ -54,6 +54,9 @@ public sealed partial class MessageAuthenticator
     /// <summary>The authserv-id written into Authentication-Results.</summary>
     public string AuthServId => _options.AuthenticationResults.AuthServId;
 
+    /// <summary>This host's name in <c>Received-SPF: … receiver=</c>: <c>Spf:ReceivingHost</c>, else the authserv-id.</summary>
+    public string ReceiverName => string.IsNullOrWhiteSpace(_options.Spf.ReceivingHost) ? AuthServId : _options.Spf.ReceivingHost;
+
     /// <summary>The SPF stage: MAIL FROM (HELO for the null sender). Needs no message body.</summary>
     /// <param name="envelope">The SMTP envelope.</param>
     /// <param name="cancellationToken">Cancels the stage (host shutdown).</param>
@@ -73,7 +76,7 @@ public sealed partial class MessageAuthenticator
             Mechanism = result.Mechanism,
             Explanation = result.Explanation,
             Entry = result.ToAuthMethodResult(),
-            ReceivedSpf = result.ToReceivedSpfHeader(AuthServId),
+            ReceivedSpf = result.ToReceivedSpfHeader(ReceiverName),
         };
     }
 

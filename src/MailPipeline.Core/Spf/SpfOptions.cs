@@ -30,7 +30,10 @@ public sealed class SpfOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>This host's name, for the <c>%{r}</c> macro in explanations; <c>unknown</c> when not set (RFC 7208 §7.3).</summary>
+    /// <summary>
+    /// This host's name, for the <c>%{r}</c> macro in explanations (<c>unknown</c> when not set, RFC 7208 §7.3) and the
+    /// <c>receiver=</c> of <c>Received-SPF</c> (the authserv-id when not set). The CLI sets it from <c>--hostname</c>.
+    /// </summary>
     public string? ReceivingHost { get; set; }
 
     /// <summary>

@@ -121,16 +121,10 @@ public sealed class BlobRoutedMailStore : IRoutedMailStore
     }
 
     /// <inheritdoc />
-    public async Task<bool> ReleaseAsync(string messageId, CancellationToken cancellationToken = default)
+    public async Task<bool> ReleaseAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default)
     {
         string id = PipelineBlobStorage.SafeId(messageId, nameof(messageId));
-        var held = _storage.Quarantine.GetBlobClient(id + MessageSuffix);
-        ETag etag;
-        try
-        {
-            etag = (await held.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ETag;
-        }
-        catch (RequestFailedException ex) when (PipelineBlobStorage.IsNotFound(ex))
+        if (await QuarantinedAsync(id, stamp, OperatorStamp.Released, cancellationToken).ConfigureAwait(false) is not var (held, etag, document))
         {
             return false;
         }
@@ -138,16 +132,9 @@ public sealed class BlobRoutedMailStore : IRoutedMailStore
         await _storage.EnsureContainersAsync(cancellationToken).ConfigureAwait(false);
         var metadata = new Dictionary<string, string> { ["messageid"] = id, ["action"] = "deliver", ["released"] = "true" };
 
-        // Document first, message last (the .eml marks the copy complete), then remove the quarantined copy.
-        byte[]? document = await ReadVerdictDocumentAsync(id, RouteAction.Quarantine, cancellationToken).ConfigureAwait(false);
-        if (document is not null)
-        {
-            await _storage.Deliver.GetBlobClient(id + DocumentSuffix).UploadAsync(new BinaryData(document), new BlobUploadOptions
-            {
-                HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
-                Metadata = metadata,
-            }, cancellationToken).ConfigureAwait(false);
-        }
+        // Document first (stamped with the release), message last (the .eml marks the copy complete), then remove
+        // the quarantined copy.
+        await UploadDocumentAsync(_storage.Deliver, id, document, metadata, cancellationToken).ConfigureAwait(false);
 
         try
         {
@@ -174,6 +161,31 @@ public sealed class BlobRoutedMailStore : IRoutedMailStore
     }
 
     /// <inheritdoc />
+    public async Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default)
+    {
+        string id = PipelineBlobStorage.SafeId(messageId, nameof(messageId));
+        if (await QuarantinedAsync(id, stamp, OperatorStamp.Deleted, cancellationToken).ConfigureAwait(false) is not var (held, etag, document))
+        {
+            return false;
+        }
+
+        // The stamped document first, so a deletion is never without its record; then the message, only as it was
+        // when looked at (a concurrent release or delete wins and this one reports "not in quarantine").
+        var metadata = new Dictionary<string, string> { ["messageid"] = id, ["action"] = "quarantine", ["deleted"] = "true" };
+        await UploadDocumentAsync(_storage.Quarantine, id, document, metadata, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await held.DeleteAsync(DeleteSnapshotsOption.IncludeSnapshots, new BlobRequestConditions { IfMatch = etag }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
     public async Task<bool> QuarantineAsync(string messageId, IEnumerable<string> reasons, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reasons);
@@ -195,11 +207,7 @@ public sealed class BlobRoutedMailStore : IRoutedMailStore
         // Document (with the reasons) first, message last, then the deliver copy goes: a crash in between leaves the
         // message in both containers, never in neither.
         byte[] document = await ReadVerdictDocumentAsync(id, RouteAction.Deliver, cancellationToken).ConfigureAwait(false) ?? "{}"u8.ToArray();
-        await _storage.Quarantine.GetBlobClient(id + DocumentSuffix).UploadAsync(new BinaryData(MailPipeline.Pipeline.Delivery.RoutedDocument.AddReasons(document, reasons)), new BlobUploadOptions
-        {
-            HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
-            Metadata = metadata,
-        }, cancellationToken).ConfigureAwait(false);
+        await UploadDocumentAsync(_storage.Quarantine, id, MailPipeline.Pipeline.Delivery.RoutedDocument.AddReasons(document, reasons), metadata, cancellationToken).ConfigureAwait(false);
         try
         {
             var download = await source.DownloadStreamingAsync(new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = etag } }, cancellationToken).ConfigureAwait(false);
@@ -223,6 +231,32 @@ public sealed class BlobRoutedMailStore : IRoutedMailStore
         await _storage.Deliver.GetBlobClient(id + DocumentSuffix).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         return true;
     }
+
+    /// <summary>The quarantined message's blob and ETag and its document stamped under <paramref name="property"/>; null when it is not in quarantine.</summary>
+    private async Task<(BlobClient Held, ETag ETag, byte[] Document)?> QuarantinedAsync(string id, OperatorStamp stamp, string property, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stamp);
+        var held = _storage.Quarantine.GetBlobClient(id + MessageSuffix);
+        ETag etag;
+        try
+        {
+            etag = (await held.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ETag;
+        }
+        catch (RequestFailedException ex) when (PipelineBlobStorage.IsNotFound(ex))
+        {
+            return null;
+        }
+
+        byte[] document = await ReadVerdictDocumentAsync(id, RouteAction.Quarantine, cancellationToken).ConfigureAwait(false) ?? [];
+        return (held, etag, stamp.AddTo(document, property));
+    }
+
+    private static Task UploadDocumentAsync(BlobContainerClient container, string id, byte[] document, Dictionary<string, string> metadata, CancellationToken cancellationToken) =>
+        container.GetBlobClient(id + DocumentSuffix).UploadAsync(new BinaryData(document), new BlobUploadOptions
+        {
+            HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+            Metadata = metadata,
+        }, cancellationToken);
 
     private BlobContainerClient ContainerOf(RouteAction action) => action == RouteAction.Deliver ? _storage.Deliver : _storage.Quarantine;
 }

@@ -115,12 +115,10 @@ public static class AzureConnections
         return new ServiceBusClient(host, Credential(section["clientId"]), options);
     }
 
-    /// <summary>The app's identity: a user-assigned managed identity by client id in Azure, the developer's sign-in locally.</summary>
-    /// <param name="clientId">The managed identity's client id, or null for the default.</param>
+    /// <summary>The credential every identity-based connection uses (<see cref="DefaultAzureCredential"/>).</summary>
+    /// <param name="clientId">A user-assigned managed identity's client id, or null.</param>
     /// <returns>The credential.</returns>
-    public static TokenCredential CreateCredential(string? clientId) => Credential(clientId);
-
-    private static TokenCredential Credential(string? clientId) =>
+    public static TokenCredential Credential(string? clientId) =>
         new DefaultAzureCredential(new DefaultAzureCredentialOptions
         {
             ManagedIdentityClientId = string.IsNullOrWhiteSpace(clientId) ? null : clientId,

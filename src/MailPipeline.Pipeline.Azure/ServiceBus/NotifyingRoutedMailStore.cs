@@ -50,9 +50,9 @@ public sealed class NotifyingRoutedMailStore : IRoutedMailStore
     public Task<byte[]?> ReadVerdictDocumentAsync(string messageId, RouteAction action, CancellationToken cancellationToken = default) => _inner.ReadVerdictDocumentAsync(messageId, action, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<bool> ReleaseAsync(string messageId, CancellationToken cancellationToken = default)
+    public async Task<bool> ReleaseAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default)
     {
-        if (!await _inner.ReleaseAsync(messageId, cancellationToken).ConfigureAwait(false))
+        if (!await _inner.ReleaseAsync(messageId, stamp, cancellationToken).ConfigureAwait(false))
         {
             return false;
         }
@@ -61,6 +61,10 @@ public sealed class NotifyingRoutedMailStore : IRoutedMailStore
         await _publisher.PublishAsync(messageId, RouteAction.Deliver, _containers.Deliver, document, messageId + "-released", cancellationToken).ConfigureAwait(false);
         return true;
     }
+
+    /// <inheritdoc />
+    public Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default) =>
+        _inner.DeleteAsync(messageId, stamp, cancellationToken); // nothing is routed: nothing to announce
 
     /// <summary>Moves a message delivery could not hand over to quarantine, then announces the quarantine decision.</summary>
     /// <param name="messageId">The message id.</param>

@@ -45,11 +45,25 @@ public interface IRoutedMailStore
     /// <returns>The document, or null when absent.</returns>
     Task<byte[]?> ReadVerdictDocumentAsync(string messageId, RouteAction action, CancellationToken cancellationToken = default);
 
-    /// <summary>Releases a quarantined message: moves it (and its verdict document) to deliver.</summary>
+    /// <summary>
+    /// Releases a quarantined message: moves it to deliver with its verdict document, stamped with who released it
+    /// and when (<see cref="OperatorStamp.Released"/>).
+    /// </summary>
     /// <param name="messageId">The message id.</param>
+    /// <param name="stamp">Who releases it, and when.</param>
     /// <param name="cancellationToken">Cancels the move.</param>
     /// <returns>True when it was in quarantine and is now in deliver; false when it was not in quarantine.</returns>
-    Task<bool> ReleaseAsync(string messageId, CancellationToken cancellationToken = default);
+    Task<bool> ReleaseAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes a quarantined message. Its verdict document stays in quarantine, stamped with who deleted it and when
+    /// (<see cref="OperatorStamp.Deleted"/>), as the record of the deletion (it is listed no more: listings show messages).
+    /// </summary>
+    /// <param name="messageId">The message id.</param>
+    /// <param name="stamp">Who deletes it, and when.</param>
+    /// <param name="cancellationToken">Cancels the deletion.</param>
+    /// <returns>True when it was in quarantine and is now deleted; false when it was not in quarantine.</returns>
+    Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Moves a message that delivery could not hand over (a 5xx, or retries given up) from deliver to quarantine,

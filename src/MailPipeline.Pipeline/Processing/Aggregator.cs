@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using MailPipeline.Core;
 using MailPipeline.Core.Authentication;
 using MailPipeline.Core.AuthenticationResults;
 using MailPipeline.Pipeline.Contracts;
@@ -165,6 +166,7 @@ public sealed partial class Aggregator
         {
             var latency = (report.DecidedAt ?? _time.GetUtcNow()) - envelope.ReceivedAt;
             _metrics.MessageRouted(action, latency);
+            _metrics.StageResult(StageNames.Dmarc, report.Dmarc?.Result.ToRfc8601() ?? "none");
             Log.Routed(_logger, id, report.Action, report.Dmarc?.Domain, latency.TotalMilliseconds);
             MessageRouted?.Invoke(this, new MessageRoutedEventArgs(envelope, action, report, latency));
         }

@@ -92,7 +92,13 @@ public sealed partial class StageRunner
 
         var (document, transient, word) = await EvaluateAsync(request, cancellationToken).ConfigureAwait(false);
         await _results.PutAsync(envelope.MessageId, request.Stage, document, cancellationToken).ConfigureAwait(false);
-        _metrics.StageResult(request.Stage, word);
+        if (request.Stage != StageNames.Dmarc)
+        {
+            // The dmarc stage only discovers the policy; the DMARC result (pass, fail…) needs SPF and DKIM and is
+            // counted by the aggregator when it decides, so the label is the result, never the published policy.
+            _metrics.StageResult(request.Stage, word);
+        }
+
         if (transient)
         {
             Log.TempError(_logger, request.Stage, request.Attempt);
@@ -133,7 +139,7 @@ public sealed partial class StageRunner
             {
                 byte[] header = await ReadHeaderAsync(envelope, cancellationToken).ConfigureAwait(false);
                 var dmarc = await _authenticator.DiscoverDmarcAsync(header, cancellationToken).ConfigureAwait(false);
-                string word = dmarc.IsTransient ? "temperror" : dmarc.FromDomain is null ? "permerror" : dmarc.Policy ?? "none";
+                string word = dmarc.IsTransient ? "temperror" : dmarc.FromDomain is null ? "permerror" : "discovered";
                 return (Wrap(request, dmarc.IsTransient, dmarc), dmarc.IsTransient, word);
             }
         }

@@ -82,8 +82,34 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
     }
 
     /// <inheritdoc />
-    public async Task<bool> ReleaseAsync(string messageId, CancellationToken cancellationToken = default)
+    public Task<bool> ReleaseAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default) =>
+        OnQuarantinedAsync(messageId, stamp, OperatorStamp.Released, async (id, eml, json, document) =>
+        {
+            // Document first (stamped with the release), message last (the .eml marks the copy complete), then
+            // remove the quarantined copy.
+            await DurableFile.WriteAsync(Path.Combine(_layout.Deliver, id + ".json"), document, _layout.Temp, cancellationToken).ConfigureAwait(false);
+            File.Move(eml, Path.Combine(_layout.Deliver, id + ".eml"), overwrite: true);
+            DurableFile.SyncDirectory(_layout.Deliver);
+            DurableFile.Delete(json);
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default) =>
+        OnQuarantinedAsync(messageId, stamp, OperatorStamp.Deleted, async (_, eml, json, document) =>
+        {
+            // The stamped document is durable before the message goes: a crash in between leaves the message
+            // with its deletion recorded, never a deletion without a record.
+            await DurableFile.WriteAsync(json, document, _layout.Temp, cancellationToken).ConfigureAwait(false);
+            DurableFile.Delete(eml);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Runs an operator action on a quarantined message, one at a time: false when it is not in quarantine; otherwise
+    /// the action gets the id, the .eml and .json paths and the document stamped under <paramref name="property"/>.
+    /// </summary>
+    private async Task<bool> OnQuarantinedAsync(string messageId, OperatorStamp stamp, string property, Func<string, string, string, byte[], Task> action, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(stamp);
         string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
         string eml = Path.Combine(_layout.Quarantine, id + ".eml");
         string json = Path.Combine(_layout.Quarantine, id + ".json");
@@ -95,15 +121,8 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
                 return false;
             }
 
-            // Document first, message last (the .eml marks the copy complete), then remove the quarantined copy.
-            if (File.Exists(json))
-            {
-                File.Copy(json, Path.Combine(_layout.Deliver, id + ".json"), overwrite: true);
-            }
-
-            File.Move(eml, Path.Combine(_layout.Deliver, id + ".eml"), overwrite: true);
-            DurableFile.SyncDirectory(_layout.Deliver);
-            DurableFile.Delete(json);
+            byte[] document = File.Exists(json) ? await File.ReadAllBytesAsync(json, cancellationToken).ConfigureAwait(false) : [];
+            await action(id, eml, json, stamp.AddTo(document, property)).ConfigureAwait(false);
             DurableFile.SyncDirectory(_layout.Quarantine);
             return true;
         }

@@ -65,6 +65,9 @@ internal sealed class DlqHarness : IAsyncDisposable
 
     public Task<CliRun> RunAsync(params string[] args) => CliRun.RunAsync([.. args, "--connection-string", Broker.ConnectionString]);
 
+    /// <summary>Runs with standard error as a terminal (progress lines shown).</summary>
+    public Task<CliRun> RunOnTerminalAsync(params string[] args) => CliRun.RunAsync([.. args, "--connection-string", Broker.ConnectionString], errorIsTerminal: true);
+
     public async ValueTask DisposeAsync()
     {
         await Client.DisposeAsync();
@@ -75,11 +78,11 @@ internal sealed class DlqHarness : IAsyncDisposable
 /// <summary>One CLI invocation's exit code and output.</summary>
 internal sealed record CliRun(int ExitCode, string Output, string Error)
 {
-    public static async Task<CliRun> RunAsync(string[] args)
+    public static async Task<CliRun> RunAsync(string[] args, bool errorIsTerminal = false)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exit = await MailPipelineCommand.RunAsync(args, output, error);
+        var exit = await MailPipelineCommand.RunAsync(args, output, error, errorIsTerminal);
         return new CliRun(exit, output.ToString(), error.ToString());
     }
 }

@@ -21,7 +21,7 @@ public sealed class DlqPurgeTests
         // assert
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("Purged 2 of 2 selected message(s) (reason 'Old') from mail-received/dmarc.", run.Output, StringComparison.Ordinal);
-        Assert.Contains("purge: 2/2 (100%)", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("purge:", run.Error, StringComparison.Ordinal); // standard error is not a terminal: no progress
         Assert.Equal(["Keep"], harness.Broker.GetMessages(DmarcDlq).Select(m => m.DeadLetterReason));
     }
 

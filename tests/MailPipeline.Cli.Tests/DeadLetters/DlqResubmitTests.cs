@@ -20,10 +20,10 @@ public sealed class DlqResubmitTests
         var chosenIds = harness.Broker.GetMessages(SpfDlq).Where(m => chosen.Contains(m.SequenceNumber)).Select(m => m.MessageId).ToList();
 
         // act
-        var run = await harness.RunAsync("dlq", "resubmit", "--entity", "mail-received/spf", "--seq", Text(numbers[1]), Text(numbers[3]));
+        var run = await harness.RunOnTerminalAsync("dlq", "resubmit", "--entity", "mail-received/spf", "--seq", Text(numbers[1]), Text(numbers[3]));
 
         // assert
-        Assert.Equal(0, run.ExitCode);
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
         Assert.Contains("Resubmitted 2 of 2 selected message(s)", run.Output, StringComparison.Ordinal);
         Assert.Contains("to mail-received with target=spf", run.Output, StringComparison.Ordinal);
         Assert.Contains("resubmit: 2/2 (100%)", run.Error, StringComparison.Ordinal);

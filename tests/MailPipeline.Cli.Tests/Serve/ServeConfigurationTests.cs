@@ -43,7 +43,62 @@ public sealed class ServeConfigurationTests
         Assert.Equal(["127.0.0.1:5353"], configuration.Authentication.Dns.Servers);
         Assert.Contains(configuration.Authentication.Reputation.Zones, z => z.Zone == "bl.example" && z.Blocks);
         Assert.Equal(TimeSpan.FromSeconds(10), configuration.Pipeline.RetryBaseDelay);
-        Assert.Equal("localhost", configuration.Configuration["Edge:AuthServId"]);
+        Assert.Equal("mx.example.net", configuration.Configuration["Edge:AuthServId"]);
+        Assert.Equal("mx.example.net", configuration.Authentication.AuthenticationResults.AuthServId);
+        Assert.Equal("mx.example.net", configuration.Authentication.Spf.ReceivingHost);
+    }
+
+    [Fact]
+    public void Build_HostNameFlag_OneNameForBannerReceiverAndDefaultAuthServId()
+    {
+        // act
+        var configuration = ServeConfiguration.Build(new ServeArguments { HostName = "mx.bar.test" });
+
+        // assert
+        Assert.Equal("mx.bar.test", configuration.Configuration["Edge:HostName"]);
+        Assert.Equal("mx.bar.test", configuration.Configuration["Edge:AuthServId"]);
+        Assert.Equal("mx.bar.test", configuration.Authentication.AuthenticationResults.AuthServId);
+        Assert.Equal("mx.bar.test", configuration.Authentication.Spf.ReceivingHost);
+    }
+
+    [Fact]
+    public void Build_NoHostName_TheMachinesFullyQualifiedName()
+    {
+        // act
+        var configuration = ServeConfiguration.Build(new ServeArguments());
+
+        // assert
+        Assert.Equal(MailPipeline.Core.LocalHost.FullyQualifiedName, configuration.Configuration["Edge:HostName"]);
+        Assert.Equal(MailPipeline.Core.LocalHost.FullyQualifiedName, configuration.Authentication.AuthenticationResults.AuthServId);
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0:25", null, "0.0.0.0:8025")]
+    [InlineData("127.0.0.2:2525", null, "127.0.0.2:8025")]
+    [InlineData("[::1]:2525", null, "[::1]:8025")]
+    [InlineData("0.0.0.0:25", "127.0.0.1:9000", "127.0.0.1:9000")]
+    public void Build_HttpEndpoint_FollowsTheSmtpAddressUnlessGiven(string smtp, string? http, string expected)
+    {
+        // act
+        var configuration = ServeConfiguration.Build(new ServeArguments { Smtp = smtp, Http = http });
+
+        // assert
+        Assert.Equal(expected, configuration.Pipeline.HttpEndpoint);
+    }
+
+    [Fact]
+    public async Task Run_BadHostName_ExitsWithBadArguments()
+    {
+        // arrange
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        // act
+        int exit = await MailPipelineCommand.RunAsync(["serve", "--hostname", "not a host"], output, error);
+
+        // assert
+        Assert.Equal(MailPipelineCommand.BadArguments, exit);
+        Assert.Contains("--hostname", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -31,7 +31,8 @@ public sealed class BlobStorageCommandTests : IClassFixture<AzuriteFixture>
         // Act + assert: list
         var (code, output, error) = await RunAsync("quarantine", "list", "--storage", _azurite.ConnectionString);
         Assert.Equal(0, code);
-        Assert.Equal("", error);
+        Assert.Equal($"mailpipeline: 1 message(s) in quarantine ({ServiceUri}/quarantine).", error.Trim());
+        Assert.StartsWith("ID ", output, StringComparison.Ordinal);
         var line = Assert.Single(output.Split('\n'), l => l.StartsWith(id, StringComparison.Ordinal));
         Assert.Contains("example.com", line, StringComparison.Ordinal);
         Assert.Contains("dmarc=fail", line, StringComparison.Ordinal);
@@ -60,8 +61,11 @@ public sealed class BlobStorageCommandTests : IClassFixture<AzuriteFixture>
         // release: moved to the deliver container
         (code, output, error) = await RunAsync("quarantine", "release", id, "--storage", _azurite.ConnectionString);
         Assert.Equal(0, code);
-        Assert.Equal($"{id} released to {ServiceUri}/deliver/{id}.eml", output.Trim());
+        Assert.Equal($"{id} released to {ServiceUri}/deliver/{id}.eml by {Environment.UserName}", output.Trim());
+        Assert.Contains($"released from quarantine by {Environment.UserName}", error, StringComparison.Ordinal); // the audit line
         var service = new BlobServiceClient(_azurite.ConnectionString);
+        var releasedDocument = (await service.GetBlobContainerClient("deliver").GetBlobClient(id + ".json").DownloadContentAsync()).Value.Content.ToArray();
+        Assert.Equal(Environment.UserName, MailPipeline.Pipeline.Contracts.OperatorStamp.ReadFrom(releasedDocument, "released")!.By);
         Assert.True((await service.GetBlobContainerClient("deliver").GetBlobClient(id + ".eml").ExistsAsync()).Value);
         Assert.False((await service.GetBlobContainerClient("quarantine").GetBlobClient(id + ".eml").ExistsAsync()).Value);
 
@@ -70,7 +74,7 @@ public sealed class BlobStorageCommandTests : IClassFixture<AzuriteFixture>
         Assert.DoesNotContain(id, output, StringComparison.Ordinal);
         (code, _, error) = await RunAsync("quarantine", "show", id, "--storage", _azurite.ConnectionString);
         Assert.Equal(MailPipelineCommand.Failure, code);
-        Assert.Equal($"mailpipeline: message {id} is not in quarantine.", error.Trim());
+        Assert.StartsWith($"mailpipeline: message {id} is not in quarantine (looked in {ServiceUri}/quarantine): it is in deliver, released by {Environment.UserName}", error.Trim(), StringComparison.Ordinal);
         (code, output, _) = await RunAsync("trace", id, "--storage", _azurite.ConnectionString);
         Assert.Equal(0, code);
         Assert.Contains($"routed: {ServiceUri}/deliver/{id}.eml (", output, StringComparison.Ordinal);
@@ -84,7 +88,7 @@ public sealed class BlobStorageCommandTests : IClassFixture<AzuriteFixture>
         var (code, _, error) = await RunAsync("trace", id, "--storage", _azurite.ConnectionString);
 
         Assert.Equal(MailPipelineCommand.Failure, code);
-        Assert.Equal($"mailpipeline: no message {id} in {new BlobServiceClient(_azurite.ConnectionString).Uri}.", error.Trim());
+        Assert.StartsWith($"mailpipeline: no message {id}: looked for its envelope in {new BlobServiceClient(_azurite.ConnectionString).Uri} ", error.Trim(), StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 60_000)]

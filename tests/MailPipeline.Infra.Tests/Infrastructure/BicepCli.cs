@@ -18,8 +18,18 @@ public static class BicepCli
     public static string Path { get; } = typeof(BicepCli).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "BicepPath").Value!;
 
-    /// <summary>Runs bicep with <paramref name="arguments"/> in <paramref name="workingDirectory"/>.</summary>
-    public static async Task<BicepRun> RunAsync(string workingDirectory, params string[] arguments)
+    /// <summary>The azd environment of a deployment for example.org: the two values main.bicepparam has no default for.</summary>
+    public static IReadOnlyDictionary<string, string> ExampleOrgEnvironment { get; } = new Dictionary<string, string>
+    {
+        ["MAILPIPELINE_MX_HOST"] = "mx.example.org",
+        ["MAILPIPELINE_ACCEPTED_DOMAINS"] = "example.org",
+    };
+
+    /// <summary>Runs bicep with <paramref name="arguments"/> in <paramref name="workingDirectory"/>, with no azd environment.</summary>
+    public static Task<BicepRun> RunAsync(string workingDirectory, params string[] arguments) => RunAsync(workingDirectory, new Dictionary<string, string>(), arguments);
+
+    /// <summary>Runs bicep with <paramref name="arguments"/> in <paramref name="workingDirectory"/>, with only <paramref name="environment"/> of main.bicepparam's variables set.</summary>
+    public static async Task<BicepRun> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         if (!File.Exists(Path))
         {
@@ -41,6 +51,11 @@ public static class BicepCli
         foreach (var variable in ParameterVariables)
         {
             info.Environment.Remove(variable);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
         }
 
         // No ICU needed, no telemetry, no update checks.

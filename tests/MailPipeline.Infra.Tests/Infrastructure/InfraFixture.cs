@@ -61,7 +61,7 @@ public sealed class InfraFixture : IAsyncLifetime
     /// <summary>The parameters file compiled from main.bicepparam.</summary>
     public JsonObject Parameters { get; private set; } = null!;
 
-    /// <summary>main.bicepparam as committed, with no azd environment.</summary>
+    /// <summary>main.bicepparam as committed, with an azd environment that sets only the required MX host and domains.</summary>
     public Deployment Defaults { get; private set; } = null!;
 
     /// <summary>Every option set (<see cref="FullParameters"/>).</summary>
@@ -84,16 +84,16 @@ public sealed class InfraFixture : IAsyncLifetime
 
         Build = await BicepCli.RunAsync(_folder, "build", "main.bicep", "--outfile", "main.json");
         Lint = await BicepCli.RunAsync(_folder, "lint", "main.bicep");
-        BuildParams = await BicepCli.RunAsync(_folder, "build-params", "main.bicepparam", "--outfile", "main.parameters.json");
+        BuildParams = await BicepCli.RunAsync(_folder, BicepCli.ExampleOrgEnvironment, "build-params", "main.bicepparam", "--outfile", "main.parameters.json");
         Assert.True(Build.ExitCode == 0, Build.ToString());
         Assert.True(BuildParams.ExitCode == 0, BuildParams.ToString());
         TemplateText = await File.ReadAllTextAsync(System.IO.Path.Combine(_folder, "main.json"));
         Template = JsonNode.Parse(TemplateText)!.AsObject();
         Parameters = JsonNode.Parse(await File.ReadAllTextAsync(System.IO.Path.Combine(_folder, "main.parameters.json")))!.AsObject();
 
-        Defaults = await SnapshotAsync("main.bicepparam");
+        Defaults = await SnapshotAsync("main.bicepparam", BicepCli.ExampleOrgEnvironment);
         await File.WriteAllTextAsync(System.IO.Path.Combine(_folder, "full.bicepparam"), FullParameters);
-        Full = await SnapshotAsync("full.bicepparam");
+        Full = await SnapshotAsync("full.bicepparam", new Dictionary<string, string>());
     }
 
     /// <inheritdoc />
@@ -107,15 +107,23 @@ public sealed class InfraFixture : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private async Task<Deployment> SnapshotAsync(string parametersFile)
+    /// <summary>Runs `bicep snapshot` of a parameters file in the fixture's copy of infra/ (for tests of failing deployments).</summary>
+    public Task<BicepRun> TrySnapshotAsync(string parametersFile, IReadOnlyDictionary<string, string> environment) => BicepCli.RunAsync(
+        _folder,
+        environment,
+        "snapshot", parametersFile, "--mode", "overwrite",
+        "--subscription-id", "00000000-0000-0000-0000-00000000aaaa",
+        "--tenant-id", "00000000-0000-0000-0000-00000000bbbb",
+        "--resource-group", "rg-mailpipeline",
+        "--location", "northeurope");
+
+    /// <summary>Runs `bicep build-params` of main.bicepparam in the fixture's copy of infra/.</summary>
+    public Task<BicepRun> TryBuildParamsAsync(IReadOnlyDictionary<string, string> environment) =>
+        BicepCli.RunAsync(_folder, environment, "build-params", "main.bicepparam", "--outfile", "try.parameters.json");
+
+    private async Task<Deployment> SnapshotAsync(string parametersFile, IReadOnlyDictionary<string, string> environment)
     {
-        var run = await BicepCli.RunAsync(
-            _folder,
-            "snapshot", parametersFile, "--mode", "overwrite",
-            "--subscription-id", "00000000-0000-0000-0000-00000000aaaa",
-            "--tenant-id", "00000000-0000-0000-0000-00000000bbbb",
-            "--resource-group", "rg-mailpipeline",
-            "--location", "northeurope");
+        var run = await TrySnapshotAsync(parametersFile, environment);
         Assert.True(run.ExitCode == 0, run.ToString());
         var file = System.IO.Path.Combine(_folder, System.IO.Path.ChangeExtension(parametersFile, ".snapshot.json"));
         Assert.True(File.Exists(file), $"no snapshot written: {run}");

@@ -27,12 +27,12 @@ public sealed class ReputationCommandTests(DnsServerFixture dns)
 
         // assert
         Assert.True(code == MailPipelineCommand.Success, output);
-        Assert.Contains("bl.test (block list) 127.0.0.2: LISTED 127.0.0.2 (listed) weight 1 \"Test entry: see https://bl.test/lookup?ip=127.0.0.2\"", output, StringComparison.Ordinal);
+        Assert.Contains("bl.test (block list) 127.0.0.2: LISTED 127.0.0.2 (listed): blocks (quarantine) \"Test entry: see https://bl.test/lookup?ip=127.0.0.2\"", output, StringComparison.Ordinal);
         Assert.Contains("zen.test (block list) 127.0.0.2: LISTED 127.0.0.2,127.0.0.10", output, StringComparison.Ordinal);
         Assert.Contains("dbl.test (block list) spam.example [MailFrom]: LISTED 127.0.0.2", output, StringComparison.Ordinal);
         Assert.Contains("iprev: fail (PTR: mail.iprev.test; validated: none)", output, StringComparison.Ordinal);
         Assert.Contains("Authentication-Results entry: dnswl=pass (listed) dns.zone=wl.test policy.ip=127.0.10.3 policy.txt=\"wl.test https://wl.test/s/?s=2\"", output, StringComparison.Ordinal);
-        Assert.Contains("reputation: score 2, not blocked", output, StringComparison.Ordinal);
+        Assert.Contains("reputation: score 2, not blocked (an allow-list listing overrides the blocking ones)", output, StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 60_000)]

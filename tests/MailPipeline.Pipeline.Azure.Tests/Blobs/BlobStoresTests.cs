@@ -93,8 +93,9 @@ public sealed class BlobStoresTests(AzuriteFixture azurite)
         await store.RouteAsync(delivered, RouteAction.Deliver, new MemoryStream(message), document); // idempotent
         var found = await store.FindAsync(held);
         var quarantined = await store.ListAsync(RouteAction.Quarantine);
-        bool released = await store.ReleaseAsync(held);
-        bool releasedAgain = await store.ReleaseAsync(held);
+        var stamp = new OperatorStamp("alice@example.test", new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        bool released = await store.ReleaseAsync(held, stamp);
+        bool releasedAgain = await store.ReleaseAsync(held, stamp);
 
         // assert
         Assert.Equal(RouteAction.Quarantine, found!.Action);
@@ -111,12 +112,38 @@ public sealed class BlobStoresTests(AzuriteFixture azurite)
             Assert.Equal(message, copy.ToArray());
         }
 
-        Assert.Equal(document, await store.ReadVerdictDocumentAsync(held, RouteAction.Deliver));
+        byte[] releasedDocument = (await store.ReadVerdictDocumentAsync(held, RouteAction.Deliver))!;
+        Assert.Contains("\"action\":\"quarantine\"", Encoding.UTF8.GetString(releasedDocument), StringComparison.Ordinal);
+        Assert.Equal(stamp, OperatorStamp.ReadFrom(releasedDocument, OperatorStamp.Released));
         Assert.Null(await store.ReadVerdictDocumentAsync(held, RouteAction.Quarantine));
         await Assert.ThrowsAsync<FileNotFoundException>(() => store.OpenMessageAsync(held, RouteAction.Quarantine));
         BlobProperties properties = await storage.Deliver.GetBlobClient(delivered + ".eml").GetPropertiesAsync();
         Assert.Equal("message/rfc822", properties.ContentType);
         Assert.Equal("deliver", properties.Metadata["action"]);
         Assert.Null(await store.FindAsync(TestMail.NewId()));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RoutedMailStore_Delete_RemovesTheMessageAndStampsItsDocument()
+    {
+        // arrange
+        var storage = TestMail.Storage(azurite);
+        var store = new BlobRoutedMailStore(storage);
+        string held = TestMail.NewId();
+        await store.RouteAsync(held, RouteAction.Quarantine, new MemoryStream(TestMail.Message()), Encoding.UTF8.GetBytes("{\"action\":\"quarantine\"}"));
+        var stamp = new OperatorStamp("bob", new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
+
+        // act
+        bool deleted = await store.DeleteAsync(held, stamp);
+        bool deletedAgain = await store.DeleteAsync(held, stamp);
+
+        // assert
+        Assert.True(deleted);
+        Assert.False(deletedAgain);
+        Assert.Null(await store.FindAsync(held));
+        Assert.Empty(await store.ListAsync(RouteAction.Quarantine));
+        byte[] record = (await store.ReadVerdictDocumentAsync(held, RouteAction.Quarantine))!;
+        Assert.Equal(stamp, OperatorStamp.ReadFrom(record, OperatorStamp.Deleted));
+        Assert.Contains("\"action\":\"quarantine\"", Encoding.UTF8.GetString(record), StringComparison.Ordinal);
     }
 }

@@ -23,20 +23,11 @@ public sealed class ServeProcess : IDisposable
 
     public bool IsRunning => _process.IsRunning;
 
+    /// <summary>The process id (for <see cref="ListeningSockets"/>).</summary>
+    public int Id => _process.Id;
+
     /// <summary>The CLI built beside this test assembly's configuration.</summary>
-    public static string CliPath
-    {
-        get
-        {
-#if DEBUG
-            const string configuration = "Debug";
-#else
-            const string configuration = "Release";
-#endif
-            string path = Path.Combine(RepoPaths.Root, "src", "MailPipeline.Cli", "bin", configuration, "net10.0", "mailpipeline.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException($"Build the CLI first: {path} is missing.");
-        }
-    }
+    public static string CliPath => RepoPaths.BuiltOutput("MailPipeline.Cli", "mailpipeline.dll");
 
     /// <summary>Writes a configuration file for tests: loopback clients are not rate-limited, retries are quick.</summary>
     public static string WriteConfig(string directory, object? pipeline = null, int maxTempErrorAttempts = 5)

@@ -48,8 +48,8 @@ public sealed class TestPipeline : IAsyncDisposable
     /// <summary>How many times <see cref="Aggregator.MessageRouted"/> fired.</summary>
     public int RoutedEvents => Volatile.Read(ref _routed);
 
-    public static string Message(string from = "alice@example.org", string extraHeaders = "") =>
-        $"Received: from client.example.org by mx.test; Sun, 29 Nov 2026 10:00:00 +0000\r\n{extraHeaders}From: Alice <{from}>\r\nTo: bob@mx.test\r\nSubject: hello\r\nMessage-ID: <{Guid.NewGuid():N}@example.org>\r\n\r\nHello Bob.\r\n";
+    public static string Message(string from = "alice@example.org", string extraHeaders = "", string subject = "hello") =>
+        $"Received: from client.example.org by mx.test; Sun, 29 Nov 2026 10:00:00 +0000\r\n{extraHeaders}From: Alice <{from}>\r\nTo: bob@mx.test\r\nSubject: {subject}\r\nMessage-ID: <{Guid.NewGuid():N}@example.org>\r\n\r\nHello Bob.\r\n";
 
     /// <summary>Stores a message and its envelope in the spool the way the edge does (no publish).</summary>
     public async Task<MailEnvelope> StoreAsync(string message, string mailFrom = "alice@example.org")

@@ -51,16 +51,39 @@ public sealed class LocalDiskStoresTests : IDisposable
         await store.RouteAsync("01TESTID", RouteAction.Quarantine, new MemoryStream("Subject: x\r\n\r\nbody\r\n"u8.ToArray()), "{}"u8.ToArray());
         await store.RouteAsync("01TESTID", RouteAction.Quarantine, new MemoryStream("Subject: x\r\n\r\nbody\r\n"u8.ToArray()), "{}"u8.ToArray());
 
+        var stamp = new OperatorStamp("alice", new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
+
         // act
-        bool released = await store.ReleaseAsync("01TESTID");
-        bool again = await store.ReleaseAsync("01TESTID");
+        bool released = await store.ReleaseAsync("01TESTID", stamp);
+        bool again = await store.ReleaseAsync("01TESTID", stamp);
 
         // assert
         Assert.True(released);
         Assert.False(again);
         Assert.Equal(RouteAction.Deliver, (await store.FindAsync("01TESTID"))!.Action);
         Assert.Empty(await store.ListAsync(RouteAction.Quarantine));
-        Assert.Equal("{}", Encoding.UTF8.GetString((await store.ReadVerdictDocumentAsync("01TESTID", RouteAction.Deliver))!));
+        Assert.Equal("{\"released\":{\"by\":\"alice\",\"at\":\"2026-01-02T03:04:05.0000000+00:00\"}}", Encoding.UTF8.GetString((await store.ReadVerdictDocumentAsync("01TESTID", RouteAction.Deliver))!));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Delete_QuarantinedMessage_GoneWithItsDeletionRecorded()
+    {
+        // arrange
+        var store = new LocalDiskRoutedMailStore(_layout);
+        await store.RouteAsync("01TESTID", RouteAction.Quarantine, new MemoryStream("Subject: x\r\n\r\nbody\r\n"u8.ToArray()), "{\"action\":\"quarantine\"}"u8.ToArray());
+        var stamp = new OperatorStamp("bob", new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
+
+        // act
+        bool deleted = await store.DeleteAsync("01TESTID", stamp);
+        bool again = await store.DeleteAsync("01TESTID", stamp);
+
+        // assert
+        Assert.True(deleted);
+        Assert.False(again);
+        Assert.Null(await store.FindAsync("01TESTID"));
+        byte[] record = (await store.ReadVerdictDocumentAsync("01TESTID", RouteAction.Quarantine))!;
+        Assert.Equal(stamp, OperatorStamp.ReadFrom(record, OperatorStamp.Deleted));
+        Assert.StartsWith("{\"action\":\"quarantine\",\"deleted\":", Encoding.UTF8.GetString(record), StringComparison.Ordinal);
     }
 
     [Theory]
