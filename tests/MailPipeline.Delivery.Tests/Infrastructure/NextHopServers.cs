@@ -1,4 +1,3 @@
-using System.Globalization;
 using MailPipeline.TestSupport;
 
 namespace MailPipeline.Delivery.Tests.Infrastructure;
@@ -17,14 +16,8 @@ public sealed class NextHopServers : IDisposable
     /// <summary>Starts nexthop.py with the given options; returns its port and the folder it writes messages to.</summary>
     public async Task<(int Port, string Folder)> StartAiosmtpdAsync(params string[] options)
     {
-        int port = FreePort.Next();
-        string folder = Directory.CreateDirectory(Path.Combine(Work, "aiosmtpd-" + port.ToString(CultureInfo.InvariantCulture))).FullName;
-        var process = ExternalProcess.Start(
-            "/usr/bin/python3",
-            [Path.Combine(RepoPaths.TestData, "delivery", "nexthop.py"), "--out", folder, "--port", port.ToString(CultureInfo.InvariantCulture), .. options],
-            installHint: "install Debian's python3-aiosmtpd (./test.sh does)");
-        _processes.Add(process);
-        await WaitForAsync(() => process.Output.Contains("ready", StringComparison.Ordinal), () => process.IsRunning, () => process.Output);
+        string folder = Path.Combine(Work, "aiosmtpd-" + Guid.NewGuid().ToString("N"));
+        _processes.Add(await TestNextHops.StartAiosmtpdAsync(folder, [.. TestNextHops.OnFreePort(out int port), .. options]));
         return (port, folder);
     }
 
@@ -41,15 +34,5 @@ public sealed class NextHopServers : IDisposable
     {
         _processes.ForEach(p => p.Dispose());
         Directory.Delete(Work, recursive: true);
-    }
-
-    private static async Task WaitForAsync(Func<bool> ready, Func<bool> running, Func<string> output)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90); // python starts slowly on a loaded machine
-        while (!ready())
-        {
-            Assert.True(running() && DateTime.UtcNow < deadline, $"next hop did not start: {output()}");
-            await Task.Delay(50);
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -156,30 +155,13 @@ public sealed class AzureFlowDeliveryTests : IAsyncLifetime
 
     private async Task<(int Port, string Folder)> StartNextHopAsync(params string[] options)
     {
-        int port = FreePort.Next();
-        string folder = Directory.CreateDirectory(Path.Combine(_work, "next-hop-" + port.ToString(CultureInfo.InvariantCulture))).FullName;
-        var process = ExternalProcess.Start("/usr/bin/python3", [Path.Combine(RepoPaths.TestData, "delivery", "nexthop.py"), "--out", folder, "--port", port.ToString(CultureInfo.InvariantCulture), .. options], installHint: "install Debian's python3-aiosmtpd (./test.sh does)");
-        _processes.Add(process);
-        var deadline = DateTime.UtcNow.AddSeconds(90); // python starts slowly on a loaded machine
-        while (!process.Output.Contains("ready", StringComparison.Ordinal))
-        {
-            Assert.True(process.IsRunning && DateTime.UtcNow < deadline, $"next hop did not start: {process.Output}");
-            await Task.Delay(50);
-        }
-
+        string folder = Path.Combine(_work, "next-hop-" + Guid.NewGuid().ToString("N"));
+        _processes.Add(await TestNextHops.StartAiosmtpdAsync(folder, [.. TestNextHops.OnFreePort(out int port), .. options]));
         return (port, folder);
     }
 
-    private async Task<string> DkimpyArcAsync(byte[] message)
-    {
-        string file = Path.Combine(_work, "sealed.eml");
-        await File.WriteAllBytesAsync(file, message);
-        string record = "v=DKIM1; k=rsa; p=" + Convert.ToBase64String(_vault.Key.ExportSubjectPublicKeyInfo());
-        const string Script = "import sys,dkim\nrec=sys.argv[2].encode()\ncv,res,comment=dkim.arc_verify(open(sys.argv[1],'rb').read(),dnsfunc=lambda n,timeout=5: rec if n==b'arc._domainkey.ours.test.' or n==b'arc._domainkey.ours.test' else None)\nprint('cv=' + (cv.decode() if cv else 'none'), comment)\n";
-        var (code, output) = await ExternalProcess.RunAsync("/usr/bin/python3", ["-c", Script, file, record]);
-        Assert.True(code == 0, output);
-        return output.Trim();
-    }
+    private Task<string> DkimpyArcAsync(byte[] message) =>
+        TestNextHops.DkimpyArcVerifyAsync(message, "arc._domainkey.ours.test", _vault.Key.ExportSubjectPublicKeyInfo());
 
     private sealed class StandInCredential : TokenCredential
     {
