@@ -9,7 +9,9 @@ log() { printf '[test.sh] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages the tests start or call. Keep in sync with README.md ("Tests").
-APT_PACKAGES=(knot knot-dnsutils swaks libnet-ssleay-perl python3-dkim python3-authres python3-aiosmtpd postfix nodejs npm)
+# haproxy sends PROXY v2 headers to serve; postfix provides smtp-source and smtp-sink (a next hop in the delivery tests),
+# python3-aiosmtpd the other test next hops (none is left running).
+APT_PACKAGES=(knot knot-dnsutils swaks libnet-ssleay-perl python3-dkim python3-authres python3-aiosmtpd haproxy postfix nodejs npm)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   case "$pkg" in
@@ -21,11 +23,13 @@ for pkg in "${APT_PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
-  # Postfix only for smtp-sink (a next hop in the delivery tests): "No configuration", and no daemon is started.
+  # Postfix "No configuration" never listens on :25; a policy-rc.d keeps apt from starting daemons.
   echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
   made_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null && as_root chmod +x /usr/sbin/policy-rc.d && made_policy=1
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
   fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,7 +1,7 @@
 targetScope = 'resourceGroup'
 
 metadata name = 'MailPipeline'
-metadata description = 'The whole MailPipeline deployment in one resource group: monitoring, storage, Service Bus, the Functions app, the SMTP edge, Key Vault, identities and least-privilege role assignments. No keys or connection strings anywhere: every connection uses Entra ID.'
+metadata description = 'The whole MailPipeline deployment in one resource group: monitoring, storage, Service Bus, the Functions app, the SMTP edge (a VM Scale Set behind a pass-through load balancer, so it sees each sender\'s address), Key Vault, identities and least-privilege role assignments. No keys or connection strings anywhere: every connection uses Entra ID.'
 
 import { serviceBusSkuType, retentionType, edgeScaleType } from 'modules/shared.bicep'
 
@@ -51,24 +51,34 @@ param retention retentionType = {
   deliverDays: 0
 }
 
-@description('Optional. Edge image (azd sets it from SERVICE_EDGE_IMAGE_NAME); empty deploys a placeholder.')
+@description('Optional. Edge image in the deployment\'s registry (registry/repository:tag, see README "Deploy"); empty provisions the edge without starting it.')
 param edgeImage string = ''
 
-@description('Optional. Public TCP port of the edge.')
+@description('Optional. Public TCP port of the edge\'s load balancer.')
 param edgeExposedPort int = 25
 
-@description('Optional. Port the edge listens on inside its container.')
-param edgeTargetPort int = 2525
+@description('Optional. Port the edge listens on in its instances; the NSG admits SMTP on this port only.')
+param edgeTargetPort int = 25
 
-@description('Optional. Port of the edge\'s /healthz and /readyz endpoints.')
+@description('Optional. Port of the edge\'s /healthz and /readyz endpoints (the load balancer probes /readyz).')
 param edgeHealthPort int = 8080
 
-@description('Optional. Replicas and TCP scale rule of the edge.')
+@description('Optional. Instances and CPU autoscale of the edge\'s VM Scale Set.')
 param edgeScale edgeScaleType = {
-  minReplicas: 1
+  minReplicas: 2
   maxReplicas: 10
-  concurrentConnections: 100
+  scaleOutCpuPercentage: 70
 }
+
+@description('Optional. VM size of the edge\'s instances.')
+param edgeVmSize string = 'Standard_D2as_v5'
+
+@description('Optional. Spread the edge across availability zones 1-3 (the region must have them).')
+param edgeZoneRedundant bool = true
+
+@description('Required. SSH public key of the edge instances\' admin user (public, not a secret; Azure requires a credential for Linux VMs). No SSH port is open.')
+@minLength(1)
+param edgeAdminSshPublicKey string
 
 @description('Optional. Name of the Key Vault certificate the edge offers in STARTTLS; empty until one is imported (then no STARTTLS).')
 param edgeTlsCertificateName string = ''
@@ -236,11 +246,10 @@ module functions 'modules/functions.bicep' = {
 module edge 'modules/edge.bicep' = {
   name: '${deploymentPrefix}-edge'
   params: {
-    name: 'ca-edge-${resourceToken}'
-    environmentName: 'cae-${environmentName}-${resourceToken}'
+    name: 'vmss-edge-${resourceToken}'
     virtualNetworkName: 'vnet-${environmentName}-${resourceToken}'
     location: location
-    tags: union(allTags, { 'azd-service-name': 'edge' })
+    tags: allTags
     identity: {
       resourceId: identities.outputs.edgeResourceId
       principalId: identities.outputs.edgePrincipalId
@@ -252,6 +261,9 @@ module edge 'modules/edge.bicep' = {
     targetPort: edgeTargetPort
     healthPort: edgeHealthPort
     scale: edgeScale
+    vmSize: edgeVmSize
+    zoneRedundant: edgeZoneRedundant
+    adminSshPublicKey: edgeAdminSshPublicKey
     serviceBusFullyQualifiedNamespace: messaging.outputs.fullyQualifiedNamespace
     blobEndpoint: storage.outputs.blobEndpoint
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
@@ -271,11 +283,11 @@ module edge 'modules/edge.bicep' = {
 @description('Public IP address of the edge: publish it as the A record of the MX host.')
 output edgeIpAddress string = edge.outputs.ipAddress
 
-@description('Public host name of the edge\'s TCP ingress.')
+@description('Public host name of the edge\'s load balancer address.')
 output edgeFqdn string = edge.outputs.fqdn
 
-@description('Name of the edge container app.')
-output edgeAppName string = edge.outputs.name
+@description('Name of the edge\'s VM Scale Set.')
+output edgeScaleSetName string = edge.outputs.name
 
 @description('Name of the Function App.')
 output functionAppName string = functions.outputs.name

@@ -22,20 +22,21 @@ type retentionType = {
 }
 
 @export()
-@description('Scaling of the SMTP edge.')
+@description('Scaling of the SMTP edge\'s VM Scale Set.')
 type edgeScaleType = {
-  @description('Required. Replicas that always run; at least 1, because an MX must answer at once.')
+  @description('Required. Instances that always run; at least 1, because an MX must answer at once (2 or more to survive a zone).')
   @minValue(1)
   minReplicas: int
 
-  @description('Required. Upper bound of replicas.')
+  @description('Required. Upper bound of instances.')
   @minValue(1)
-  @maxValue(300)
+  @maxValue(1000)
   maxReplicas: int
 
-  @description('Required. Concurrent SMTP connections per replica above which another replica is added (the TCP scale rule).')
-  @minValue(1)
-  concurrentConnections: int
+  @description('Required. Average CPU percentage over 5 minutes above which an instance is added; below a third of it for 15 minutes, one is removed.')
+  @minValue(10)
+  @maxValue(95)
+  scaleOutCpuPercentage: int
 }
 
 @export()

@@ -119,6 +119,29 @@ public sealed class EdgeOptions : IValidatableObject
     /// <summary>Password of a PFX file, if any.</summary>
     public string? TlsCertificatePassword { get; set; }
 
+    /// <summary>
+    /// Networks of PROXY-protocol balancers (CIDR; a bare address is one host). A connection from one of
+    /// them must start with a PROXY header, v1 or v2, whose source address then is the client for every
+    /// check, limit, log and trace. Connections from anywhere else never have a header interpreted.
+    /// </summary>
+    public IList<string> TrustedProxies { get; } = [];
+
+    /// <summary>Networks allowed to send XCLIENT (CIDR); it is advertised in EHLO only to them, anyone else gets 550 5.7.0.</summary>
+    public IList<string> XclientHosts { get; } = [];
+
+    /// <summary>
+    /// Networks allowed to send XFORWARD (CIDR), such as a Postfix relay with <c>smtp_send_xforward_command = yes</c>:
+    /// the forwarded client is the client of the next mail transaction, for the checks and the Received header.
+    /// </summary>
+    public IList<string> XforwardHosts { get; } = [];
+
+    /// <summary>How long a trusted proxy has to deliver its complete PROXY header before the connection is closed (the specification asks for at least 3 seconds).</summary>
+    public TimeSpan ProxyHeaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest PROXY v2 header accepted, in octets (16 fixed + addresses + TLVs); longer ones close the connection. v1 lines are at most 107.</summary>
+    [Range(232, 65551)]
+    public int MaxProxyHeaderLength { get; set; } = 4096;
+
     /// <summary>The authserv-id in effect.</summary>
     public string EffectiveAuthServId => string.IsNullOrWhiteSpace(AuthServId) ? HostName : AuthServId;
 
@@ -156,12 +179,23 @@ public sealed class EdgeOptions : IValidatableObject
         foreach ((string name, TimeSpan value) in new[]
         {
             (nameof(CommandTimeout), CommandTimeout), (nameof(DataTimeout), DataTimeout), (nameof(SessionTimeout), SessionTimeout),
-            (nameof(StoreTimeout), StoreTimeout), (nameof(ShutdownGracePeriod), ShutdownGracePeriod),
+            (nameof(StoreTimeout), StoreTimeout), (nameof(ShutdownGracePeriod), ShutdownGracePeriod), (nameof(ProxyHeaderTimeout), ProxyHeaderTimeout),
         })
         {
             if (value <= TimeSpan.Zero)
             {
                 yield return new ValidationResult(string.Create(CultureInfo.InvariantCulture, $"Edge:{name} must be positive."), [name]);
+            }
+        }
+
+        foreach ((string name, IList<string> networks) in new[] { (nameof(TrustedProxies), TrustedProxies), (nameof(XclientHosts), XclientHosts), (nameof(XforwardHosts), XforwardHosts) })
+        {
+            foreach (string network in networks)
+            {
+                if (NetworkList.TryParse(network) is null)
+                {
+                    yield return new ValidationResult($"Edge:{name} entry '{network}' is not an IP address or CIDR network (for example 10.0.0.0/8 or 2001:db8::/32).", [name]);
+                }
             }
         }
 

@@ -43,4 +43,25 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Recipient refused in session {SessionId} from {ClientIp}: {Reason} (domain {Domain})")]
     public static partial void RecipientRefused(ILogger logger, string sessionId, string clientIp, string reason, string domain);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Closed connection from trusted proxy {ProxyIp}: {Reason}")]
+    public static partial void ProxyHeaderInvalid(ILogger logger, string proxyIp, string reason);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Session {SessionId}: refused a PROXY {Version} header from {PeerIp} ({Reason}); closed")]
+    public static partial void ProxyHeaderRefused(ILogger logger, string sessionId, string peerIp, string version, string reason);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Information, Message = "Session {SessionId} from {ClientIp} via {PeerIp} ({ClientSource})")]
+    public static partial void SessionVia(ILogger logger, string sessionId, string clientIp, string peerIp, string clientSource);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Warning, Message = "Session {SessionId}: XCLIENT refused for {PeerIp} (client {ClientIp} not in Edge:XclientHosts)")]
+    public static partial void XclientRefused(ILogger logger, string sessionId, string peerIp, string clientIp);
+
+    [LoggerMessage(EventId = 18, Level = LogLevel.Information, Message = "Session {SessionId}: XCLIENT from {PeerIp} set client {ClientIp} name {ClientName} helo {Helo}")]
+    public static partial void Xclient(ILogger logger, string sessionId, string peerIp, string clientIp, string? clientName, string? helo);
+
+    [LoggerMessage(EventId = 19, Level = LogLevel.Warning, Message = "Session {SessionId}: XFORWARD refused for {PeerIp} (not in Edge:XforwardHosts)")]
+    public static partial void XforwardRefused(ILogger logger, string sessionId, string peerIp);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Session {SessionId}: XFORWARD from {PeerIp}: client {ClientIp} name {ClientName} helo {Helo} upstream id {UpstreamId}")]
+    public static partial void Xforward(ILogger logger, string sessionId, string peerIp, string clientIp, string? clientName, string? helo, string? upstreamId);
 }

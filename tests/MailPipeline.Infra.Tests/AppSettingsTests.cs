@@ -159,7 +159,7 @@ public sealed class AppSettingsTests(InfraFixture infra)
     internal static Dictionary<string, string> SettingsOf(Deployment deployment, string app) => app switch
     {
         "functions" => Deployment.NameValues(deployment.Single("Microsoft.Web/sites")["properties"]!["siteConfig"]!["appSettings"]!.AsArray()),
-        "edge" => Deployment.NameValues(deployment.Single("Microsoft.App/containerApps")["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray()),
+        "edge" => CloudInit.Environment(deployment.Single("Microsoft.Compute/virtualMachineScaleSets")),
         _ => throw new ArgumentOutOfRangeException(nameof(app), app, null),
     };
 

@@ -29,9 +29,19 @@ public sealed class AzdTests(InfraFixture infra)
         Assert.True(File.Exists(Path.Combine(InfraFixture.InfraFolder, "main.bicepparam")));
     }
 
+    [Fact]
+    public void AzureYaml_NoEdgeService_TheEdgeRunsOnTheScaleSetFromTheRegistry()
+    {
+        // arrange / act: azd has no VM Scale Set host; the edge image is built into the registry and named by a parameter
+        var services = (YamlMappingNode)ReadAzureYaml()["services"];
+
+        // assert
+        Assert.False(services.Children.ContainsKey(new YamlScalarNode("edge")));
+        Assert.DoesNotContain(services.Children.Values.OfType<YamlMappingNode>(), s => s["host"].ToString() == "containerapp");
+    }
+
     [Theory]
     [InlineData("functions", "function", "Microsoft.Web/sites")]
-    [InlineData("edge", "containerapp", "Microsoft.App/containerApps")]
     public void AzureYaml_Service_HostsOnTheResourceTaggedWithItsName(string service, string host, string resourceType)
     {
         // arrange

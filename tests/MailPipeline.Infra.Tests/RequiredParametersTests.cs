@@ -12,6 +12,7 @@ public sealed class RequiredParametersTests(InfraFixture infra)
     [Theory]
     [InlineData("mxHostName")]
     [InlineData("acceptedDomains")]
+    [InlineData("edgeAdminSshPublicKey")]
     public void Template_MailIdentityParameter_RequiredWithoutDefault(string name)
     {
         // arrange / act
@@ -41,6 +42,7 @@ public sealed class RequiredParametersTests(InfraFixture infra)
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("MAILPIPELINE_MX_HOST", run.StandardOutput + run.StandardError, StringComparison.Ordinal);
         Assert.Contains("MAILPIPELINE_ACCEPTED_DOMAINS", run.StandardOutput + run.StandardError, StringComparison.Ordinal);
+        Assert.Contains("MAILPIPELINE_EDGE_SSH_PUBLIC_KEY", run.StandardOutput + run.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -51,6 +53,7 @@ public sealed class RequiredParametersTests(InfraFixture infra)
         {
             ["MAILPIPELINE_MX_HOST"] = "mx.mail.test",
             ["MAILPIPELINE_ACCEPTED_DOMAINS"] = " , ",
+            ["MAILPIPELINE_EDGE_SSH_PUBLIC_KEY"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBzuV2x5o7yrxJ6X0D8PnIh3ufmVt9cE6uK1q3mRpEaD operator@mail.test",
         });
 
         // assert

@@ -82,22 +82,35 @@ public sealed class SecurityTests(InfraFixture infra)
     }
 
     [Fact]
-    public void ContainerApps_LogsWithoutTheWorkspaceKey()
+    public void Edge_LogsAndMetrics_ThroughTheMonitorAgentWithItsIdentity()
     {
-        // arrange / act
-        var environment = infra.Defaults.Single("Microsoft.App/managedEnvironments")["properties"]!;
+        // arrange
+        var scaleSet = infra.Defaults.Single("Microsoft.Compute/virtualMachineScaleSets");
+        var extensions = scaleSet["properties"]!["virtualMachineProfile"]!["extensionProfile"]!["extensions"]!.AsArray();
+        var agent = extensions.Single(e => (string)e!["properties"]!["type"]! == "AzureMonitorLinuxAgent")!["properties"]!;
+        var rule = infra.Defaults.Single("Microsoft.Insights/dataCollectionRules")["properties"]!;
+        var association = infra.Defaults.Single("Microsoft.Insights/dataCollectionRuleAssociations");
 
-        // assert: 'log-analytics' would need the workspace's shared key in the template; diagnostics settings do not.
-        Assert.Equal("azure-monitor", (string)environment["appLogsConfiguration"]!["destination"]!);
-        Assert.Contains(infra.Defaults.OfType("Microsoft.Insights/diagnosticSettings"),
-            s => ((string)s["id"]!).Contains("/managedEnvironments/", StringComparison.Ordinal));
+        // act
+        var identity = agent["settings"]!["authentication"]!["managedIdentity"]!;
+
+        // assert: the agent authenticates with the edge identity (no workspace key); the DCR sends syslog (the edge's
+        // container logs) and performance counters to the workspace; it is associated with the scale set.
+        Assert.Equal("mi_res_id", (string)identity["identifier-name"]!);
+        Assert.Contains("edgeResourceId", (string)identity["identifier-value"]!, StringComparison.Ordinal);
+        Assert.Contains("workspaceResourceId", (string)rule["destinations"]!["logAnalytics"]![0]!["workspaceResourceId"]!, StringComparison.Ordinal);
+        Assert.Contains("Microsoft-Syslog", rule["dataFlows"]![0]!["streams"]!.AsArray().Select(s => (string)s!));
+        Assert.Contains("Microsoft-Perf", rule["dataFlows"]![0]!["streams"]!.AsArray().Select(s => (string)s!));
+        Assert.Contains("daemon", rule["dataSources"]!["syslog"]![0]!["facilityNames"]!.AsArray().Select(s => (string)s!));
+        Assert.Contains("/virtualMachineScaleSets/", (string)association["id"]!, StringComparison.Ordinal);
+        Assert.Contains("--log-driver syslog", CloudInit.Text(infra.Full.Single("Microsoft.Compute/virtualMachineScaleSets")), StringComparison.Ordinal);
     }
 
     [Fact]
     public void Diagnostics_EveryServiceSendsToTheWorkspace()
     {
         // arrange
-        string[] parents = ["/namespaces/", "/storageAccounts/", "/blobServices/", "/vaults/", "/sites/", "/managedEnvironments/"];
+        string[] parents = ["/namespaces/", "/storageAccounts/", "/blobServices/", "/vaults/", "/sites/", "/loadBalancers/", "/publicIPAddresses/", "/autoscalesettings/"];
 
         // act
         var ids = infra.Defaults.OfType("Microsoft.Insights/diagnosticSettings")
@@ -115,7 +128,7 @@ public sealed class SecurityTests(InfraFixture infra)
         // arrange / act
         var identities = infra.Defaults.OfType("Microsoft.ManagedIdentity/userAssignedIdentities").Select(i => (string)i["name"]!).ToList();
         var site = infra.Defaults.Single("Microsoft.Web/sites");
-        var app = infra.Defaults.Single("Microsoft.App/containerApps");
+        var app = infra.Defaults.Single("Microsoft.Compute/virtualMachineScaleSets");
 
         // assert
         Assert.Equal(2, identities.Count);

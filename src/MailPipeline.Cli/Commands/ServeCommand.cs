@@ -24,12 +24,15 @@ internal static class ServeCommand
         var accept = new Option<string[]>("--accept-domain") { Description = "Accept mail for this domain (repeatable; localhost is always accepted).", HelpName = "DOMAIN", AllowMultipleArgumentsPerToken = false };
         var dnsbl = ReputationCommand.DnsblOption();
         var config = new Option<string?>("--config") { Description = "JSON configuration file (see mailpipeline.sample.json); flags override it.", HelpName = "FILE" };
+        var trustedProxy = new Option<string[]>("--trusted-proxy") { Description = "A PROXY-protocol balancer's network (CIDR, repeatable): its connections must start with a PROXY v1/v2 header naming the client.", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
+        var xclientHost = new Option<string[]>("--xclient-host") { Description = "A network allowed to send XCLIENT (CIDR, repeatable).", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
+        var xforwardHost = new Option<string[]>("--xforward-host") { Description = "A network allowed to send XFORWARD, such as a Postfix relay (CIDR, repeatable).", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
         var resolver = CommonOptions.Resolver();
         var nextHop = new Option<string?>("--next-hop") { Description = "Deliver accepted mail to this next hop: smtp://HOST:PORT, smtps://HOST:PORT, lmtp://HOST:PORT, lmtp:/path/to/socket or mx:DOMAIN (Delivery:DefaultNextHop). Without it, mail stays in data/deliver/.", HelpName = "URI" };
         var arcDomain = new Option<string?>("--arc-domain") { Description = "ARC-seal delivered mail as this domain (Arc:Sealing:Domain).", HelpName = "DOMAIN" };
         var arcSelector = new Option<string?>("--arc-selector") { Description = "Selector of the ARC sealing key (Arc:Sealing:Selector).", HelpName = "SELECTOR" };
         var arcKey = new Option<string?>("--arc-key") { Description = "PEM file with the ARC sealing private key, RSA 2048 or Ed25519 (Arc:Sealing:PrivateKeyPath).", HelpName = "FILE" };
-        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, resolver, config, nextHop, arcDomain, arcSelector, arcKey };
+        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config, nextHop, arcDomain, arcSelector, arcKey };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -47,6 +50,9 @@ internal static class ServeCommand
                     ConfigFile = parse.GetValue(config),
                     AcceptDomains = parse.GetValue(accept) ?? [],
                     Dnsbl = parse.GetValue(dnsbl) ?? [],
+                    TrustedProxies = parse.GetValue(trustedProxy) ?? [],
+                    XclientHosts = parse.GetValue(xclientHost) ?? [],
+                    XforwardHosts = parse.GetValue(xforwardHost) ?? [],
                     NextHop = parse.GetValue(nextHop),
                     ArcDomain = parse.GetValue(arcDomain),
                     ArcSelector = parse.GetValue(arcSelector),

@@ -141,6 +141,21 @@ internal sealed class ServeConfiguration
         }
     }
 
+    /// <remarks>Entries are validated with the Edge section (EdgeOptions.Validate names a bad one).</remarks>
+    private static void AppendList(Dictionary<string, string?> flags, IConfiguration underFlags, string key, IReadOnlyList<string> added)
+    {
+        if (added.Count == 0)
+        {
+            return;
+        }
+
+        var values = underFlags.GetSection(key).GetChildren().Select(c => c.Value!).Where(v => !string.IsNullOrWhiteSpace(v)).Concat(added).ToList();
+        for (int i = 0; i < values.Count; i++)
+        {
+            flags[$"{key}:{i}"] = values[i];
+        }
+    }
+
     private static Dictionary<string, string?> Flags(ServeArguments arguments, IConfiguration underFlags)
     {
         var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -212,6 +227,11 @@ internal sealed class ServeConfiguration
             flags[$"Edge:AcceptedDomains:{i}"] = distinct[i];
         }
 
+        // PROXY balancers and XCLIENT hosts: the file's, then the flags' (lists: rewritten whole).
+        AppendList(flags, underFlags, "Edge:TrustedProxies", arguments.TrustedProxies);
+        AppendList(flags, underFlags, "Edge:XclientHosts", arguments.XclientHosts);
+        AppendList(flags, underFlags, "Edge:XforwardHosts", arguments.XforwardHosts);
+
         // The edge removes forged Authentication-Results for the same authserv-id the checks write.
         string authServId = string.IsNullOrWhiteSpace(underFlags["AuthenticationResults:AuthServId"]) ? hostName : underFlags["AuthenticationResults:AuthServId"]!;
         flags["AuthenticationResults:AuthServId"] = authServId;
@@ -242,6 +262,12 @@ internal sealed record ServeArguments
     public IReadOnlyList<string> AcceptDomains { get; init; } = [];
 
     public IReadOnlyList<string> Dnsbl { get; init; } = [];
+
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+
+    public IReadOnlyList<string> XclientHosts { get; init; } = [];
+
+    public IReadOnlyList<string> XforwardHosts { get; init; } = [];
 
     public string? NextHop { get; init; }
 

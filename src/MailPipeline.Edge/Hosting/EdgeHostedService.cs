@@ -42,7 +42,7 @@ public sealed class EdgeHostedService : BackgroundService
         TimeProvider time = services.GetService<TimeProvider>() ?? TimeProvider.System;
         ILogger smtpLogger = loggerFactory.CreateLogger("MailPipeline.Edge.Smtp");
         _limiter = new ConnectionLimiter(_options, time);
-        _listeners = new EdgeListenerFactory(_options, _limiter, metrics, time, smtpLogger);
+        _listeners = new EdgeListenerFactory(_options, _limiter, new ClientAddressPolicy(_options, _limiter, metrics, smtpLogger), metrics, time, smtpLogger);
 
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(_listeners);

@@ -19,7 +19,9 @@ public sealed class EdgeMetrics : IDisposable
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _bytes;
     private readonly Counter<long> _rejected;
+    private readonly Counter<long> _clientAddresses;
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _clientAddressesBySource = new(StringComparer.Ordinal);
     private long _sessionsTotal;
     private long _acceptedTotal;
     private long _bytesTotal;
@@ -32,6 +34,7 @@ public sealed class EdgeMetrics : IDisposable
         _accepted = _meter.CreateCounter<long>("mailpipeline.edge.messages.accepted", description: "Messages stored, published and answered 250");
         _bytes = _meter.CreateCounter<long>("mailpipeline.edge.bytes.accepted", unit: "By", description: "Octets of accepted messages");
         _rejected = _meter.CreateCounter<long>("mailpipeline.edge.rejected", description: "Rejections by reason");
+        _clientAddresses = _meter.CreateCounter<long>("mailpipeline.edge.client_addresses", description: "Client addresses taken from a PROXY header or XCLIENT, by source");
         _meter.CreateObservableGauge("mailpipeline.edge.sessions.active", () => Interlocked.Read(ref _activeSessions));
     }
 
@@ -45,6 +48,17 @@ public sealed class EdgeMetrics : IDisposable
     /// <param name="reason">The reason label.</param>
     /// <returns>The count.</returns>
     public long RejectedCount(string reason) => _rejectedByReason.GetValueOrDefault(reason);
+
+    /// <summary>Client addresses taken from one source (proxy-v1, proxy-v2, proxy-local, xclient) since start.</summary>
+    /// <param name="source">The source label.</param>
+    /// <returns>The count.</returns>
+    public long ClientAddressCount(string source) => _clientAddressesBySource.GetValueOrDefault(source);
+
+    internal void ClientAddressFrom(string source)
+    {
+        _clientAddressesBySource.AddOrUpdate(source, 1, static (_, n) => n + 1);
+        _clientAddresses.Add(1, new KeyValuePair<string, object?>("source", source));
+    }
 
     internal void SessionStarted()
     {
@@ -82,6 +96,12 @@ public sealed class EdgeMetrics : IDisposable
         foreach ((string reason, long count) in _rejectedByReason.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_rejected_total{{reason=\"{reason}\"}} {count}\n");
+        }
+
+        text.Append("# TYPE mailpipeline_edge_client_addresses_total counter\n");
+        foreach ((string source, long count) in _clientAddressesBySource.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_client_addresses_total{{source=\"{source}\"}} {count}\n");
         }
 
         return text.ToString();

@@ -2,7 +2,12 @@ using System.Net;
 
 namespace MailPipeline.Edge;
 
-/// <summary>Admission at connect: total sessions, sessions per IP, and new connections per IP per minute.</summary>
+/// <summary>
+/// Admission: total sessions, sessions per client IP, and new connections per client IP per minute. The
+/// key is the effective client address (after a PROXY header), never a proxy's; a session from an XCLIENT
+/// host is admitted unkeyed and keyed on the address its XCLIENT names (<see cref="TryRekey"/>), as
+/// Postfix re-evaluates its connection limits after XCLIENT.
+/// </summary>
 internal sealed class ConnectionLimiter
 {
     private readonly EdgeOptions _options;
@@ -20,7 +25,8 @@ internal sealed class ConnectionLimiter
     public int ActiveSessions => Volatile.Read(ref _active);
 
     /// <summary>Admits a connection, or returns the reason it is refused ("max-sessions", "ip-sessions", "ip-rate").</summary>
-    public string? TryAdmit(IPAddress address)
+    /// <param name="address">The client address the per-IP limits apply to; null counts the session only towards the total.</param>
+    public string? TryAdmit(IPAddress? address)
     {
         long now = _time.GetTimestamp();
         lock (_gate)
@@ -30,45 +36,84 @@ internal sealed class ConnectionLimiter
                 return "max-sessions";
             }
 
-            if (!_perIp.TryGetValue(address, out var entry))
+            if (address is not null && AdmitPerIp(address, now) is { } refusal)
             {
-                entry = new PerIp();
-                _perIp[address] = entry;
+                return refusal;
             }
 
-            while (entry.Connections.Count > 0 && _time.GetElapsedTime(entry.Connections.Peek(), now) >= TimeSpan.FromMinutes(1))
-            {
-                entry.Connections.Dequeue();
-            }
-
-            if (entry.Active >= _options.MaxSessionsPerIp)
-            {
-                return "ip-sessions";
-            }
-
-            if (entry.Connections.Count >= _options.MaxConnectionsPerIpPerMinute)
-            {
-                return "ip-rate";
-            }
-
-            entry.Connections.Enqueue(now);
-            entry.Active++;
             _active++;
-            if (_perIp.Count > 100_000)
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Moves an admitted session's per-IP accounting from <paramref name="from"/> (null: unkeyed) to
+    /// <paramref name="to"/>; returns the refusal reason, in which case nothing changed.
+    /// </summary>
+    public string? TryRekey(IPAddress? from, IPAddress to)
+    {
+        if (to.Equals(from))
+        {
+            return null;
+        }
+
+        long now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            if (AdmitPerIp(to, now) is { } refusal)
             {
-                Prune(now);
+                return refusal;
+            }
+
+            if (from is not null && _perIp.TryGetValue(from, out var entry))
+            {
+                entry.Active--;
             }
 
             return null;
         }
     }
 
-    public void Release(IPAddress address)
+    private string? AdmitPerIp(IPAddress address, long now)
+    {
+        if (!_perIp.TryGetValue(address, out var entry))
+        {
+            entry = new PerIp();
+            _perIp[address] = entry;
+        }
+
+        while (entry.Connections.Count > 0 && _time.GetElapsedTime(entry.Connections.Peek(), now) >= TimeSpan.FromMinutes(1))
+        {
+            entry.Connections.Dequeue();
+        }
+
+        if (entry.Active >= _options.MaxSessionsPerIp)
+        {
+            return "ip-sessions";
+        }
+
+        if (entry.Connections.Count >= _options.MaxConnectionsPerIpPerMinute)
+        {
+            return "ip-rate";
+        }
+
+        entry.Connections.Enqueue(now);
+        entry.Active++;
+        if (_perIp.Count > 100_000)
+        {
+            Prune(now);
+        }
+
+        return null;
+    }
+
+    /// <summary>Ends an admitted session, keyed as it was last admitted or re-keyed.</summary>
+    public void Release(IPAddress? address)
     {
         lock (_gate)
         {
             _active--;
-            if (_perIp.TryGetValue(address, out var entry))
+            if (address is not null && _perIp.TryGetValue(address, out var entry))
             {
                 entry.Active--;
             }

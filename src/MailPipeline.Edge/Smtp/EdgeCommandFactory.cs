@@ -33,6 +33,17 @@ internal sealed class EdgeCommandFactory : SmtpCommandFactory
             {
                 yield return "STARTTLS";
             }
+
+            var session = EdgeSession.From(context);
+            if (session.XclientAllowed)
+            {
+                yield return "XCLIENT " + ClientAddressPolicy.XclientAttributes; // only to Edge:XclientHosts, as Postfix does
+            }
+
+            if (session.XforwardAllowed)
+            {
+                yield return "XFORWARD " + ClientAddressPolicy.XforwardAttributes;
+            }
         }
     }
 }

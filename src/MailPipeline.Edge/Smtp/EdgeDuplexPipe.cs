@@ -19,18 +19,26 @@ internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
     private readonly NetworkStream _network;
     private readonly EdgeSession _session;
     private readonly EdgeOptions _options;
+    private readonly ClientAddressPolicy _policy;
     private readonly Action _onDispose;
     private SslStream? _ssl;
     private bool _disposed;
 
-    public EdgeDuplexPipe(Socket socket, EdgeSession session, EdgeOptions options, Action onDispose)
+    /// <param name="socket">The accepted connection.</param>
+    /// <param name="session">Its session.</param>
+    /// <param name="options">The edge options.</param>
+    /// <param name="policy">XCLIENT and PROXY-header refusals.</param>
+    /// <param name="pending">Octets already read past a PROXY header.</param>
+    /// <param name="onDispose">Called once when the connection ends.</param>
+    public EdgeDuplexPipe(Socket socket, EdgeSession session, EdgeOptions options, ClientAddressPolicy policy, byte[] pending, Action onDispose)
     {
         _socket = socket;
         _network = new NetworkStream(socket, ownsSocket: true);
         _session = session;
         _options = options;
+        _policy = policy;
         _onDispose = onDispose;
-        Guard = new SmtpGuardStream(_network, session, options, greeted: false);
+        Guard = new SmtpGuardStream(_network, session, options, policy, greeted: false, pending);
         Input = PipeReader.Create(Guard, new StreamPipeReaderOptions(leaveOpen: true));
         Output = PipeWriter.Create(Guard, new StreamPipeWriterOptions(leaveOpen: true));
     }
@@ -70,7 +78,7 @@ internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
 
         _ssl = ssl;
         _session.Tls = new EnvelopeTls(ProtocolName(ssl.SslProtocol), ssl.NegotiatedCipherSuite.ToString());
-        Guard = new SmtpGuardStream(ssl, _session, _options, greeted: true);
+        Guard = new SmtpGuardStream(ssl, _session, _options, _policy, greeted: true);
         Input = PipeReader.Create(Guard, new StreamPipeReaderOptions(leaveOpen: true));
         Output = PipeWriter.Create(Guard, new StreamPipeWriterOptions(leaveOpen: true));
     }

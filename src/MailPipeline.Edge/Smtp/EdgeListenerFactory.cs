@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Threading.Channels;
 using MailPipeline.Pipeline.Contracts;
 using Microsoft.Extensions.Logging;
 using SmtpServer;
@@ -11,14 +12,17 @@ using SmtpServer.Protocol;
 namespace MailPipeline.Edge;
 
 /// <summary>
-/// Replaces SmtpServer's listener so that the edge owns the socket: admission limits with a proper 421
-/// before the library sees the connection, our guarded duplex pipe, per-session state and logging, and a
-/// stop that ends accepting without cancelling sessions in flight (the library's Shutdown cancels them).
+/// Replaces SmtpServer's listener so that the edge owns the socket: its own accept loop, the PROXY header
+/// of a trusted balancer read before the greeting (concurrently, so a slow proxy never holds up accepting),
+/// admission limits keyed on the real client with a proper 421 before the library sees the connection,
+/// our guarded duplex pipe, per-session state and logging, and a stop that ends accepting without
+/// cancelling sessions in flight (the library's Shutdown cancels them).
 /// </summary>
 internal sealed class EdgeListenerFactory : IEndpointListenerFactory
 {
     private readonly EdgeOptions _options;
     private readonly ConnectionLimiter _limiter;
+    private readonly ClientAddressPolicy _policy;
     private readonly EdgeMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -26,11 +30,13 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
     private readonly List<Listener> _listeners = [];
     private readonly TaskCompletionSource<IPEndPoint> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopAccepting = new();
+    private int _pendingHeaders;
 
-    public EdgeListenerFactory(EdgeOptions options, ConnectionLimiter limiter, EdgeMetrics metrics, TimeProvider time, ILogger logger)
+    public EdgeListenerFactory(EdgeOptions options, ConnectionLimiter limiter, ClientAddressPolicy policy, EdgeMetrics metrics, TimeProvider time, ILogger logger)
     {
         _options = options;
         _limiter = limiter;
+        _policy = policy;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -73,7 +79,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
         return listener;
     }
 
-    /// <summary>Stops accepting connections; sessions in flight continue.</summary>
+    /// <summary>Stops accepting connections; sessions in flight continue, admitted connections not yet handed to the library get 421.</summary>
     public void StopAccepting()
     {
         _stopAccepting.Cancel();
@@ -86,50 +92,129 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
         }
     }
 
-    private async Task<ISecurableDuplexPipe> AcceptAsync(Socket listenSocket, ISessionContext context, CancellationToken cancellationToken)
+    /// <summary>Accepts until stopped; trusted proxies' connections go through their PROXY header first.</summary>
+    private async Task AcceptLoopAsync(Socket listenSocket, ChannelWriter<Admitted> ready, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopAccepting.Token);
-        while (true)
+        try
         {
-            Socket socket;
-            try
+            while (true)
             {
-                socket = await listenSocket.AcceptAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (_stopAccepting.IsCancellationRequested && ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                // Stopped accepting: park until the server is cancelled, so SmtpServer's accept loop does not spin.
-                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-                throw;
-            }
+                Socket socket;
+                try
+                {
+                    socket = await listenSocket.AcceptAsync(linked.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (linked.IsCancellationRequested && ex is OperationCanceledException or SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (SocketException)
+                {
+                    // A reset before accept, or out of descriptors: do not spin on a persistent error.
+                    await Task.Delay(50, linked.Token).ConfigureAwait(false);
+                    continue;
+                }
 
-            socket.NoDelay = true;
-            var remote = (IPEndPoint)socket.RemoteEndPoint!;
-            IPAddress address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-            remote = new IPEndPoint(address, remote.Port);
-            string? refusal = _limiter.TryAdmit(address);
-            if (refusal is not null)
-            {
-                _metrics.Rejected("connection-" + refusal);
-                Log.ConnectionRefused(_logger, address.ToString(), refusal);
-                _ = RefuseAsync(socket);
-                continue;
+                socket.NoDelay = true;
+                var remote = (IPEndPoint)socket.RemoteEndPoint!;
+                var peer = new IPEndPoint(NetworkList.Normalize(remote.Address), remote.Port);
+                if (!_policy.TrustedProxies.Contains(peer.Address))
+                {
+                    Admit(socket, peer, peer, "connection", [], ready);
+                    continue;
+                }
+
+                // A header read holds no session yet: bound how many may wait, like sessions are bounded.
+                if (Interlocked.Increment(ref _pendingHeaders) > _options.MaxSessions)
+                {
+                    Interlocked.Decrement(ref _pendingHeaders);
+                    _metrics.Rejected("connection-max-sessions");
+                    Log.ConnectionRefused(_logger, peer.Address.ToString(), "max-sessions");
+                    socket.Dispose();
+                    continue;
+                }
+
+                _ = ReadHeaderThenAdmitAsync(socket, peer, ready, linked.Token);
             }
-
-            _metrics.SessionStarted();
-            var session = new EdgeSession(_sessionIds.NextId(), remote, _time.GetUtcNow());
-            context.Properties[EdgeSession.PropertyKey] = session;
-            context.Properties[EndpointListener.LocalEndPointKey] = socket.LocalEndPoint!;
-            context.Properties[EndpointListener.RemoteEndPointKey] = remote;
-            context.CommandExecuting += (_, e) => OnCommand(session, e.Command);
-
-            return new EdgeDuplexPipe(socket, session, _options, () =>
-            {
-                _limiter.Release(address);
-                _metrics.SessionEnded();
-                Log.SessionEnded(_logger, session.Id, address.ToString(), session.Helo, session.Accepted, session.Rejected, session.LastResult, session.Tls?.Protocol);
-            });
         }
+        finally
+        {
+            ready.TryComplete();
+        }
+    }
+
+    private async Task ReadHeaderThenAdmitAsync(Socket socket, IPEndPoint peer, ChannelWriter<Admitted> ready, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await _policy.ReadProxyHeaderAsync(socket, peer, cancellationToken).ConfigureAwait(false);
+            if (result is not { } read)
+            {
+                socket.Dispose(); // "never talk to the remote SMTP client" (Postfix): the proxy is at fault
+                return;
+            }
+
+            var client = read.Header.Source ?? peer;
+            _metrics.ClientAddressFrom(read.Header.Label);
+            Admit(socket, peer, client, read.Header.Label, read.Following, ready);
+        }
+        catch (OperationCanceledException)
+        {
+            socket.Dispose(); // stopping
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pendingHeaders);
+        }
+    }
+
+    /// <summary>Applies the connection limits to the effective client (an XCLIENT host is limited under the address it names) and queues the connection for the library.</summary>
+    private void Admit(Socket socket, IPEndPoint peer, IPEndPoint client, string source, byte[] pending, ChannelWriter<Admitted> ready)
+    {
+        bool xclient = _policy.XclientHosts.Contains(client.Address);
+        IPAddress? key = xclient ? null : client.Address;
+        string? refusal = _limiter.TryAdmit(key);
+        if (refusal is not null)
+        {
+            _metrics.Rejected("connection-" + refusal);
+            Log.ConnectionRefused(_logger, client.Address.ToString(), refusal);
+            _ = RefuseAsync(socket);
+            return;
+        }
+
+        var admitted = new Admitted(socket, peer, client, source, pending, key, xclient);
+        if (!ready.TryWrite(admitted))
+        {
+            _limiter.Release(key);
+            _ = RefuseAsync(socket);
+        }
+    }
+
+    private ISecurableDuplexPipe Open(Admitted admitted, ISessionContext context)
+    {
+        _metrics.SessionStarted();
+        var session = new EdgeSession(_sessionIds.NextId(), admitted.Peer, admitted.Client, admitted.Source, _time.GetUtcNow())
+        {
+            LimiterKey = admitted.LimiterKey,
+            XclientAllowed = admitted.XclientAllowed,
+            XforwardAllowed = _policy.XforwardHosts.Contains(admitted.Client.Address),
+        };
+        context.Properties[EdgeSession.PropertyKey] = session;
+        context.Properties[EndpointListener.LocalEndPointKey] = admitted.Socket.LocalEndPoint!;
+        context.Properties[EndpointListener.RemoteEndPointKey] = admitted.Client;
+        context.CommandExecuting += (_, e) => OnCommand(session, e.Command);
+        if (!admitted.Peer.Equals(admitted.Client) || admitted.Source != "connection")
+        {
+            Log.SessionVia(_logger, session.Id, session.ClientIp, admitted.Peer.Address.ToString(), admitted.Source);
+        }
+
+        return new EdgeDuplexPipe(admitted.Socket, session, _options, _policy, admitted.Pending, () =>
+        {
+            _limiter.Release(session.LimiterKey);
+            _metrics.SessionEnded();
+            Log.SessionEnded(_logger, session.Id, session.ClientIp, session.Helo, session.Accepted, session.Rejected, session.LastResult, session.Tls?.Protocol);
+        });
     }
 
     private static void OnCommand(EdgeSession session, SmtpCommand command)
@@ -137,10 +222,12 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
         switch (command)
         {
             case EhloCommand ehlo:
+                session.EndTransaction(); // XFORWARD attributes lapse; the new HELO is the session's own
                 session.Helo = ehlo.DomainOrAddress;
                 session.Esmtp = true;
                 break;
             case HeloCommand helo:
+                session.EndTransaction();
                 session.Helo = helo.DomainOrAddress;
                 session.Esmtp = false;
                 break;
@@ -173,10 +260,15 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
         }
     }
 
+    /// <summary>A connection admitted under its effective client, waiting for the library to take it.</summary>
+    private sealed record Admitted(Socket Socket, IPEndPoint Peer, IPEndPoint Client, string Source, byte[] Pending, IPAddress? LimiterKey, bool XclientAllowed);
+
     private sealed class Listener : IEndpointListener
     {
         private readonly EdgeListenerFactory _factory;
         private readonly Socket _socket;
+        private readonly Channel<Admitted> _ready = Channel.CreateUnbounded<Admitted>(new UnboundedChannelOptions { SingleReader = true });
+        private int _started;
 
         public Listener(EdgeListenerFactory factory, Socket socket)
         {
@@ -184,11 +276,39 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
             _socket = socket;
         }
 
-        public Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken) =>
-            _factory.AcceptAsync(_socket, context, cancellationToken);
+        public async Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Exchange(ref _started, 1) == 0)
+            {
+                _ = _factory.AcceptLoopAsync(_socket, _ready.Writer, cancellationToken);
+            }
 
-        public void CloseSocket() => _socket.Close();
+            try
+            {
+                var admitted = await _ready.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                return _factory.Open(admitted, context);
+            }
+            catch (ChannelClosedException)
+            {
+                // Stopped accepting: park until the server is cancelled, so SmtpServer's accept loop does not spin.
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                throw new OperationCanceledException(cancellationToken);
+            }
+        }
 
-        public void Dispose() => _socket.Dispose();
+        public void CloseSocket()
+        {
+            _socket.Close();
+        }
+
+        public void Dispose()
+        {
+            _socket.Dispose();
+            while (_ready.Reader.TryRead(out var admitted))
+            {
+                _factory._limiter.Release(admitted.LimiterKey);
+                admitted.Socket.Dispose();
+            }
+        }
     }
 }

@@ -30,6 +30,12 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
     {
         var session = EdgeSession.From(context);
         session.RecipientCount = 0;
+        if (session.ClientUnavailable)
+        {
+            // SPF, iprev and block lists need the client's address; judging the XCLIENT host's instead would be wrong.
+            return Refuse(session, "client-unavailable", "550 5.7.1 Client address unavailable (XCLIENT ADDR=[UNAVAILABLE]); send XCLIENT ADDR first");
+        }
+
         foreach ((string name, string value) in session.MailParameters)
         {
             if (!KnownMailParameters.Contains(name))
@@ -85,10 +91,10 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
                 session.RecipientCount++;
                 return Task.FromResult(true);
             case RecipientDecision.UnknownUser:
-                Log.RecipientRefused(_logger, session.Id, session.Remote.Address.ToString(), "unknown-user", Printable(to.Host));
+                Log.RecipientRefused(_logger, session.Id, session.ClientIp, "unknown-user", Printable(to.Host));
                 return Refuse(session, "unknown-user", "550 5.1.1 Recipient address rejected: user unknown");
             default:
-                Log.RecipientRefused(_logger, session.Id, session.Remote.Address.ToString(), "relay-denied", Printable(to.Host));
+                Log.RecipientRefused(_logger, session.Id, session.ClientIp, "relay-denied", Printable(to.Host));
                 return Refuse(session, "relay-denied", "550 5.7.1 Relay access denied");
         }
     }

@@ -87,7 +87,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         bool smtpUtf8 = session.MailParameters.ContainsKey("SMTPUTF8");
         byte[] received = Encoding.UTF8.GetBytes(ReceivedHeader.Build(session, _options.HostName, id, recipients, smtpUtf8, now));
         string? bodyParameter = session.MailParameters.TryGetValue("BODY", out string? b) ? b.ToUpperInvariant() : null;
-        string clientIp = session.Remote.Address.ToString();
+        string clientIp = session.ClientIp;
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.StoreTimeout);
@@ -104,7 +104,7 @@ internal sealed class EdgeMessageStore : IMessageStore
                 RawMessageReference = reference,
                 SessionId = session.Id,
                 ClientAddress = clientIp,
-                ClientPort = session.Remote.Port,
+                ClientPort = session.Client.Port,
                 ClientHostName = session.ClientHostName,
                 Helo = session.Helo ?? string.Empty,
                 Esmtp = session.Esmtp,
@@ -168,7 +168,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         session.Rejected++;
         session.LastResult = reason;
         _metrics.Rejected(reason);
-        Log.MessageRejected(_logger, session.Id, session.Remote.Address.ToString(), reason);
+        Log.MessageRejected(_logger, session.Id, session.ClientIp, reason);
         return new SmtpResponse((SmtpReplyCode)code, text);
     }
 
@@ -184,7 +184,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         }
 
         session.ClientHostNameResolved = true;
-        IPAddress address = session.Remote.Address;
+        IPAddress address = session.Client.Address;
         var ptr = await _dns.QueryAsync(ReverseName(address), DnsRecordType.Ptr, cancellationToken).ConfigureAwait(false);
         foreach (var record in ptr.RecordsOf<PtrRecord>().Take(5))
         {

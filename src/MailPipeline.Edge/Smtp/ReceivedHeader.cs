@@ -16,7 +16,7 @@ internal static class ReceivedHeader
     {
         var text = new StringBuilder(256);
         text.Append("Received: from ").Append(Sanitize(session.Helo ?? "unknown"))
-            .Append(" (").Append(Sanitize(session.ClientHostName ?? "unknown")).Append(' ').Append(AddressLiteral(session.Remote.Address)).Append(')');
+            .Append(" (").Append(Sanitize(session.ClientHostName ?? "unknown")).Append(' ').Append(AddressLiteral(session.Client.Address)).Append(')');
         if (session.Tls is { } tls)
         {
             text.Append("\r\n\t(using ").Append(tls.Protocol).Append(" with cipher ").Append(tls.CipherSuite).Append(')');

@@ -22,8 +22,9 @@ internal sealed class SmtpGuardStream : Stream
     private readonly Stream _inner;
     private readonly EdgeSession _session;
     private readonly EdgeOptions _options;
+    private readonly ClientAddressPolicy _policy;
     private readonly long _dataLimit;
-    private readonly byte[] _raw = new byte[16384];
+    private readonly byte[] _raw;
     private readonly List<byte> _replyLine = new(256);
     private int _rawStart;
     private int _rawEnd;
@@ -37,14 +38,27 @@ internal sealed class SmtpGuardStream : Stream
     private bool _closed;
     private bool _greeted;
     private bool _inEhloReply;
+    private bool _probeSignature;
+    private bool _awaitingDataReply;
 
-    public SmtpGuardStream(Stream inner, EdgeSession session, EdgeOptions options, bool greeted)
+    /// <param name="inner">The socket or TLS stream.</param>
+    /// <param name="session">The session.</param>
+    /// <param name="options">The edge options.</param>
+    /// <param name="policy">XCLIENT and PROXY-header refusals.</param>
+    /// <param name="greeted">False for the connection's first guard (it rewrites the greeting and looks for a stray PROXY v2 signature).</param>
+    /// <param name="pending">Octets already read from the connection (what followed a PROXY header).</param>
+    public SmtpGuardStream(Stream inner, EdgeSession session, EdgeOptions options, ClientAddressPolicy policy, bool greeted, ReadOnlySpan<byte> pending = default)
     {
         _inner = inner;
         _session = session;
         _options = options;
+        _policy = policy;
         _greeted = greeted;
+        _probeSignature = !greeted;
         _dataLimit = (long)options.MaxMessageSize + Math.Max(65536, options.MaxMessageSize / 32); // room for dot-stuffing
+        _raw = new byte[Math.Max(16384, Math.Max(options.MaxCommandLineLength, pending.Length))];
+        pending.CopyTo(_raw);
+        _rawEnd = pending.Length;
     }
 
     /// <summary>True once the guard closed the session itself (timeout, line too long).</summary>
@@ -97,7 +111,29 @@ internal sealed class SmtpGuardStream : Stream
                 return n;
             }
 
-            if (_rawStart == _rawEnd)
+            if (!_dataMode && _lineLength == 0)
+            {
+                // At a command line's start: buffer the whole line, so a verb split across packets is still
+                // recognised. XCLIENT and PROXY are answered here and never reach SmtpServer (whose own
+                // PROXY command would take a header from anyone, anywhere in the session, without a reply).
+                int line = await FillLineAsync(cancellationToken).ConfigureAwait(false);
+                if (line == 0)
+                {
+                    return 0;
+                }
+
+                if (line < 0)
+                {
+                    await CloseWithAsync("500 5.5.6 Line too long\r\n").ConfigureAwait(false);
+                    return 0;
+                }
+
+                if (await InterceptAsync(line).ConfigureAwait(false))
+                {
+                    continue;
+                }
+            }
+            else if (_rawStart == _rawEnd)
             {
                 int read = await ReadInnerAsync(cancellationToken).ConfigureAwait(false);
                 if (read == 0)
@@ -121,6 +157,86 @@ internal sealed class SmtpGuardStream : Stream
                 return produced;
             }
         }
+    }
+
+    /// <summary>
+    /// Makes the raw buffer hold one complete command line at <c>_rawStart</c>: its length including LF,
+    /// 0 at end of stream, -1 when it is longer than Edge:MaxCommandLineLength. On the connection's first
+    /// line it first reads enough to tell a PROXY v2 signature from an SMTP command.
+    /// </summary>
+    private async ValueTask<int> FillLineAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadOnlySpan<byte> available = _raw.AsSpan(_rawStart, _rawEnd - _rawStart);
+            bool probing = _probeSignature && available.Length < 12 && (available.IsEmpty || ProxyProtocolParser.StartsLikeV2(available));
+            int newline = available.IndexOf((byte)'\n');
+            if (!probing && newline >= 0)
+            {
+                return newline + 1 > _options.MaxCommandLineLength ? -1 : newline + 1;
+            }
+
+            if (available.Length >= _options.MaxCommandLineLength)
+            {
+                return -1;
+            }
+
+            if (_rawStart > 0)
+            {
+                available.CopyTo(_raw);
+                _rawEnd -= _rawStart;
+                _rawStart = 0;
+            }
+
+            int read = await _inner.ReadAsync(_raw.AsMemory(_rawEnd), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return 0;
+            }
+
+            _rawEnd += read;
+        }
+    }
+
+    /// <summary>Answers a buffered command line that is the guard's own business; true when it was consumed.</summary>
+    private async ValueTask<bool> InterceptAsync(int length)
+    {
+        ReadOnlySpan<byte> line = _raw.AsSpan(_rawStart, length);
+        if (_probeSignature)
+        {
+            _probeSignature = false;
+            if (ProxyProtocolParser.HasV2Signature(_raw.AsSpan(_rawStart, _rawEnd - _rawStart)))
+            {
+                await CloseWithAsync(_policy.RefuseProxyHeader(_session, "v2")).ConfigureAwait(false);
+                return true;
+            }
+        }
+
+        string verb = VerbOf(line);
+        if (verb == "PROXY")
+        {
+            await CloseWithAsync(_policy.RefuseProxyHeader(_session, "v1")).ConfigureAwait(false);
+            return true;
+        }
+
+        if (verb is not ("XCLIENT" or "XFORWARD"))
+        {
+            return false;
+        }
+
+        string text = Encoding.Latin1.GetString(line).TrimEnd('\r', '\n');
+        _rawStart += length;
+        bool close = false;
+        string reply = verb == "XCLIENT" ? _policy.Xclient(_session, text, out close) : _policy.Xforward(_session, text);
+        if (close)
+        {
+            await CloseWithAsync(reply + "\r\n").ConfigureAwait(false);
+            return true;
+        }
+
+        await _inner.WriteAsync(Encoding.ASCII.GetBytes(reply + "\r\n")).ConfigureAwait(false);
+        await _inner.FlushAsync().ConfigureAwait(false);
+        return true;
     }
 
     private async ValueTask<int> ReadInnerAsync(CancellationToken cancellationToken)
@@ -229,6 +345,7 @@ internal sealed class SmtpGuardStream : Stream
     private void EnterDataMode()
     {
         _dataMode = true;
+        _awaitingDataReply = true;
         _discarding = false;
         _window = 0;
         _dataBytes = 0;
@@ -281,8 +398,10 @@ internal sealed class SmtpGuardStream : Stream
         if (!_greeted && code == 220)
         {
             _greeted = true;
-            return $"220 {_options.HostName} ESMTP MailPipeline";
+            return ClientAddressPolicy.Greeting(_options);
         }
+
+        TrackTransaction(code, last);
 
         if (_inEhloReply || (code == 250 && _session.LineVerb is "EHLO" or "HELO"))
         {
@@ -350,6 +469,32 @@ internal sealed class SmtpGuardStream : Stream
         }
 
         return $"{line[..3]}{(last ? ' ' : '-')}{enhanced} {text}";
+    }
+
+    /// <summary>Follows the mail transaction from the replies (XCLIENT is refused inside one).</summary>
+    private void TrackTransaction(int code, bool last)
+    {
+        if (!last)
+        {
+            return;
+        }
+
+        if (_awaitingDataReply && code != 354)
+        {
+            _awaitingDataReply = false;
+            _session.EndTransaction();
+            return;
+        }
+
+        switch (_session.LineVerb)
+        {
+            case "MAIL" when code == 250:
+                _session.InTransaction = true;
+                break;
+            case "RSET" or "EHLO" or "HELO" when code == 250:
+                _session.EndTransaction();
+                break;
+        }
     }
 
     private static string EnhancedCodeFor(int code, string? command) => code switch

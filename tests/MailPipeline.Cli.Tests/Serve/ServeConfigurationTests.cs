@@ -129,4 +129,45 @@ public sealed class ServeConfigurationTests
         Assert.Equal(MailPipelineCommand.BadArguments, exit);
         Assert.Contains("--smtp", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Build_ProxyXclientAndXforwardFlags_AddToTheFilesLists()
+    {
+        // arrange
+        string file = Path.Combine(Directory.CreateTempSubdirectory("mp-config-").FullName, "edge.json");
+        File.WriteAllText(file, """{ "Edge": { "TrustedProxies": [ "10.0.0.0/8" ] } }""");
+
+        // act
+        var configuration = ServeConfiguration.Build(new ServeArguments
+        {
+            ConfigFile = file,
+            TrustedProxies = ["127.0.0.2/32", "2001:db8::/32"],
+            XclientHosts = ["127.0.0.4"],
+            XforwardHosts = ["192.0.2.0/24"],
+        });
+
+        // assert
+        Assert.Equal(["10.0.0.0/8", "127.0.0.2/32", "2001:db8::/32"], configuration.Configuration.GetSection("Edge:TrustedProxies").GetChildren().Select(c => c.Value));
+        Assert.Equal(["127.0.0.4"], configuration.Configuration.GetSection("Edge:XclientHosts").GetChildren().Select(c => c.Value));
+        Assert.Equal(["192.0.2.0/24"], configuration.Configuration.GetSection("Edge:XforwardHosts").GetChildren().Select(c => c.Value));
+    }
+
+    [Theory]
+    [InlineData("--trusted-proxy", "10.0.0.1/8")]
+    [InlineData("--trusted-proxy", "not-a-network")]
+    [InlineData("--xclient-host", "300.0.0.1")]
+    [InlineData("--xforward-host", "192.0.2.0/33")]
+    public async Task Run_BadNetwork_ExitsWithBadArgumentsNamingIt(string flag, string value)
+    {
+        // arrange
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        // act
+        int exit = await MailPipelineCommand.RunAsync(["serve", flag, value], output, error);
+
+        // assert: host bits set (10.0.0.1/8) would silently widen the trust, so it is refused too
+        Assert.Equal(MailPipelineCommand.BadArguments, exit);
+        Assert.Contains($"'{value}' is not an IP address or CIDR network", error.ToString(), StringComparison.Ordinal);
+    }
 }

@@ -24,6 +24,14 @@ public sealed class RawSmtpClient : IAsyncDisposable
         return new RawSmtpClient(tcp);
     }
 
+    /// <summary>Connects from a loopback alias (Linux routes all of 127/8 to lo), so the edge sees that peer address.</summary>
+    public static async Task<RawSmtpClient> ConnectFromAsync(IPEndPoint endpoint, string source)
+    {
+        var tcp = new TcpClient(new IPEndPoint(IPAddress.Parse(source), 0)) { NoDelay = true };
+        await tcp.ConnectAsync(endpoint);
+        return new RawSmtpClient(tcp);
+    }
+
     /// <summary>Connects, reads the greeting and says EHLO.</summary>
     public static async Task<RawSmtpClient> ConnectAndEhloAsync(IPEndPoint endpoint, string helo = "client.example")
     {

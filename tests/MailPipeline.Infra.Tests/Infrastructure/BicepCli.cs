@@ -9,7 +9,7 @@ public static class BicepCli
     // Variables main.bicepparam reads: cleared so a developer's azd environment cannot change what is tested.
     private static readonly string[] ParameterVariables =
     [
-        "AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_PRINCIPAL_ID", "SERVICE_EDGE_IMAGE_NAME",
+        "AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_PRINCIPAL_ID", "MAILPIPELINE_EDGE_IMAGE", "MAILPIPELINE_EDGE_SSH_PUBLIC_KEY",
         "MAILPIPELINE_MX_HOST", "MAILPIPELINE_ACCEPTED_DOMAINS", "MAILPIPELINE_AUTHSERV_ID", "MAILPIPELINE_DNS_SERVERS",
         "MAILPIPELINE_SERVICEBUS_SKU", "MAILPIPELINE_TLS_CERTIFICATE", "MAILPIPELINE_DQS_KEY_SECRET",
     ];
@@ -23,6 +23,7 @@ public static class BicepCli
     {
         ["MAILPIPELINE_MX_HOST"] = "mx.example.org",
         ["MAILPIPELINE_ACCEPTED_DOMAINS"] = "example.org",
+        ["MAILPIPELINE_EDGE_SSH_PUBLIC_KEY"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBzuV2x5o7yrxJ6X0D8PnIh3ufmVt9cE6uK1q3mRpEaD operator@example.org",
     };
 
     /// <summary>Runs bicep with <paramref name="arguments"/> in <paramref name="workingDirectory"/>, with no azd environment.</summary>

@@ -26,7 +26,10 @@ public sealed class InfraFixture : IAsyncLifetime
         param edgeExposedPort = 25
         param edgeTargetPort = 2526
         param edgeHealthPort = 8081
-        param edgeScale = { minReplicas: 2, maxReplicas: 5, concurrentConnections: 50 }
+        param edgeScale = { minReplicas: 3, maxReplicas: 12, scaleOutCpuPercentage: 60 }
+        param edgeVmSize = 'Standard_D4as_v5'
+        param edgeZoneRedundant = true
+        param edgeAdminSshPublicKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBzuV2x5o7yrxJ6X0D8PnIh3ufmVt9cE6uK1q3mRpEaD operator@example.test'
         param edgeTlsCertificateName = 'mx-mail-test'
         param dqsKeySecretName = 'spamhaus-dqs'
         param operatorPrincipalId = '11111111-2222-3333-4444-555555555555'
