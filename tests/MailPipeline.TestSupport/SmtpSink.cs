@@ -21,7 +21,7 @@ public sealed class SmtpSink : IDisposable
     public string Folder { get; }
 
     /// <summary>The messages dumped so far (smtp-sink leaves an empty file for a transaction that ended before DATA).</summary>
-    public string[] Dumps => Directory.GetFiles(Folder, "msg.*").Select(File.ReadAllText).Where(d => d.Length > 0).ToArray();
+    public string[] Dumps => Directory.GetFiles(Folder, "msg.*").Select(ReadDump).Where(d => d.Length > 0).ToArray();
 
     /// <summary>Starts smtp-sink with its own <paramref name="options"/> (<c>-r RCPT</c>, <c>-f DATA</c>, <c>-L</c>...) and waits until it listens.</summary>
     /// <param name="parent">A folder of the test's; the dump folder is created in it.</param>
@@ -75,6 +75,19 @@ public sealed class SmtpSink : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _process.Dispose();
+
+    // smtp-sink may remove the file of a transaction that ended before DATA while we list the folder: that is no dump.
+    private static string ReadDump(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return string.Empty;
+        }
+    }
 
     private static bool CanConnect(int port)
     {
