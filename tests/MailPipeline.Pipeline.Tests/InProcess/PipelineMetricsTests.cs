@@ -16,6 +16,12 @@ public sealed class PipelineMetricsTests
         // act
         await test.Pipeline.Transport.PublishAsync(envelope);
         Assert.Equal(RouteAction.Quarantine, (await test.WaitRoutedAsync(envelope.MessageId)).Action);
+        // The counters follow the routed copy (the aggregator counts after routing): wait until it has.
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); test.Pipeline.Metrics.RoutedCount < 1 && DateTime.UtcNow < deadline;)
+        {
+            await Task.Delay(20);
+        }
+
         string metrics = test.Pipeline.Metrics.ToPrometheusText();
 
         // assert
