@@ -61,6 +61,9 @@ internal sealed class PipelineStores
 
     public IRoutedMailStore Routed { get; }
 
+    /// <summary>The delivery states (data/delivery, or the deliver container's &lt;id&gt;.delivery.json).</summary>
+    public IDeliveryStateStore? Delivery { get; private init; }
+
     /// <summary>Where a routed message is: a file path or a blob URI.</summary>
     public string Where(string messageId, RouteAction action) => _where(messageId, action);
 
@@ -85,7 +88,10 @@ internal sealed class PipelineStores
             (id, action) => Path.Combine(layout.FolderOf(action), id + ".eml"),
             layout.FolderOf,
             _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser),
-            resultsStored: false);
+            resultsStored: false)
+        {
+            Delivery = new MailPipeline.Pipeline.Delivery.LocalDiskDeliveryStateStore(layout),
+        };
     }
 
     /// <summary>Opens the Blob stores of a storage account (containers of infra/storage.json; never creates them).</summary>
@@ -105,7 +111,10 @@ internal sealed class PipelineStores
             credential is null
                 ? _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser)
                 : cancellationToken => Quarantine.OperatorIdentity.SignedInAsync(credential, cancellationToken),
-            resultsStored: true);
+            resultsStored: true)
+        {
+            Delivery = new BlobDeliveryStateStore(storage),
+        };
     }
 }
 

@@ -1,5 +1,7 @@
 using System.Net;
+using MailPipeline.Core.Arc;
 using MailPipeline.Core.Authentication;
+using MailPipeline.Pipeline.Delivery;
 using MailPipeline.Core.Dns;
 using MailPipeline.Edge;
 using MailPipeline.Pipeline.InProcess;
@@ -47,6 +49,8 @@ internal static class ServeHost
         builder.Services.AddSingleton<IDnsResolver>(cache);
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton(sp => new MessageAuthenticator(cache, configuration.Authentication, sp.GetRequiredService<ILoggerFactory>()));
+        var sealing = configuration.Authentication.Arc.Sealing;
+        var sealer = sealing.IsEnabled ? new ArcSealer(PemArcSigningKey.FromFile(sealing.PrivateKeyPath!), sealing.Domain!, sealing.Selector!) : null;
         builder.Services.AddSingleton(sp =>
         {
             var pipeline = new LocalPipeline(
@@ -55,10 +59,16 @@ internal static class ServeHost
                 configuration.Authentication.Verdict.MaxTempErrorAttempts,
                 configuration.Pipeline,
                 sp.GetRequiredService<ILoggerFactory>(),
-                spool: configuration.Configuration.GetSection(LocalDiskStoreOptions.SectionName).Get<LocalDiskStoreOptions>());
+                spool: configuration.Configuration.GetSection(LocalDiskStoreOptions.SectionName).Get<LocalDiskStoreOptions>(),
+                delivery: new LocalDeliverySetup(configuration.Delivery, cache, sealer));
             pipeline.Metrics.ObserveDns(() => (cache.Hits + cache.Misses, cache.Hits));
             var writer = TextWriter.Synchronized(output);
             pipeline.Aggregator.MessageRouted += (_, e) => writer.WriteLine(e.ToSummaryLine());
+            if (pipeline.Delivery is { } delivery)
+            {
+                delivery.Attempted += (_, e) => writer.WriteLine(DeliveryLine(e));
+            }
+
             return pipeline;
         });
         builder.Services.AddSingleton<IRawMessageStore>(sp => sp.GetRequiredService<LocalPipeline>().RawStore);
@@ -81,7 +91,22 @@ internal static class ServeHost
             return Results.Text(body, statusCode: smtp && store && transport ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
         app.MapGet("/metrics", (EdgeMetrics edge, LocalPipeline pipeline) =>
-            Results.Text(edge.ToPrometheusText() + pipeline.Metrics.ToPrometheusText(), "text/plain; version=0.0.4"));
+            Results.Text(edge.ToPrometheusText() + pipeline.Metrics.ToPrometheusText() + (pipeline.Delivery?.Metrics.ToPrometheusText() ?? string.Empty), "text/plain; version=0.0.4"));
         return app;
+    }
+
+    /// <summary>serve's line per delivery attempt: id, outcome, next hop and reply (no recipient addresses).</summary>
+    public static string DeliveryLine(DeliveryAttemptResult result)
+    {
+        string id = result.State?.MessageId ?? "?";
+        var last = result.Transactions.Count > 0 ? result.Transactions[^1] : null;
+        string via = last is null ? string.Empty : $" via {last.Route.Key} ({last.Host}): {last.Summary}";
+        return result.Decision switch
+        {
+            DeliveryDecision.Delivered => $"{id} delivery: delivered{via}",
+            DeliveryDecision.Quarantine => $"{id} delivery: quarantined{via}",
+            DeliveryDecision.Retry => $"{id} delivery: deferred, next attempt {result.RetryAt:HH:mm:ss}{via}",
+            _ => $"{id} delivery: no longer in deliver",
+        };
     }
 }

@@ -1,4 +1,6 @@
 using MailPipeline.Core.Authentication;
+using MailPipeline.Delivery;
+using MailPipeline.Pipeline.Delivery;
 using MailPipeline.Pipeline.Processing;
 using MailPipeline.Pipeline.Storage;
 using Microsoft.Extensions.Logging;
@@ -32,7 +34,8 @@ public sealed class LocalPipeline : IAsyncDisposable
     /// <param name="loggers">The logger factory.</param>
     /// <param name="time">The clock.</param>
     /// <param name="spool">The spool options (group commit, segment sizes); its path is replaced by the data directory's <c>spool/</c>.</param>
-    public LocalPipeline(string dataDirectory, MessageAuthenticator authenticator, int maxTempErrorAttempts, PipelineOptions options, ILoggerFactory? loggers = null, TimeProvider? time = null, LocalDiskStoreOptions? spool = null)
+    /// <param name="delivery">Next-hop delivery (null or without a next hop: messages stay in deliver/ for an application).</param>
+    public LocalPipeline(string dataDirectory, MessageAuthenticator authenticator, int maxTempErrorAttempts, PipelineOptions options, ILoggerFactory? loggers = null, TimeProvider? time = null, LocalDiskStoreOptions? spool = null, LocalDeliverySetup? delivery = null)
     {
         ArgumentNullException.ThrowIfNull(authenticator);
         ArgumentNullException.ThrowIfNull(options);
@@ -60,7 +63,27 @@ public sealed class LocalPipeline : IAsyncDisposable
         Reconciler = new Reconciler(RawStore, RawStore, Verdicts, Routed, Transport, Aggregator, options, Metrics, loggers.CreateLogger<Reconciler>(), _time);
         Aggregator.MessageRouted += (_, e) => Settle(e.Envelope.MessageId);
         Reconciler.Settled += (_, id) => Settle(id);
+        if (delivery is { Options.IsEnabled: true })
+        {
+            DeliveryStates = new LocalDiskDeliveryStateStore(Layout);
+            var client = new NextHopClient(delivery.Options, new NextHopResolver(delivery.Dns), loggers.CreateLogger<NextHopClient>(), _time);
+            var deliverer = new MessageDeliverer(Routed, RawStore, DeliveryStates, client, RouteTable.Create(delivery.Options), delivery.Sealer, delivery.Options, loggers.CreateLogger<MessageDeliverer>(), _time);
+            Delivery = new LocalDeliveryQueue(Layout, Routed, DeliveryStates, deliverer, delivery.Options, new DeliveryMetrics(), loggers.CreateLogger<LocalDeliveryQueue>(), _time);
+            Aggregator.MessageRouted += (_, e) =>
+            {
+                if (e.Action == Contracts.RouteAction.Deliver)
+                {
+                    Delivery.Enqueue(e.Envelope.MessageId);
+                }
+            };
+        }
     }
+
+    /// <summary>The next-hop delivery queue, or null when no next hop is configured.</summary>
+    public LocalDeliveryQueue? Delivery { get; }
+
+    /// <summary>The delivery states (<c>data/delivery/</c>), or null without delivery.</summary>
+    public LocalDiskDeliveryStateStore? DeliveryStates { get; }
 
     /// <summary>The folders.</summary>
     public LocalDataLayout Layout { get; }
@@ -99,6 +122,11 @@ public sealed class LocalPipeline : IAsyncDisposable
     {
         Transport.Start(Stages.RunAsync, Aggregator.OnStageCompletedAsync, (_, _) => Metrics.Fault());
         int redriven = await Reconciler.SweepAsync(startup: true, cancellationToken).ConfigureAwait(false);
+        if (Delivery is not null)
+        {
+            await Delivery.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         _sweeping = new CancellationTokenSource();
         _sweeper = SweepLoopAsync(_sweeping.Token);
         return redriven;
@@ -116,6 +144,10 @@ public sealed class LocalPipeline : IAsyncDisposable
         }
 
         await Transport.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (Delivery is not null)
+        {
+            await Delivery.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />
@@ -128,11 +160,16 @@ public sealed class LocalPipeline : IAsyncDisposable
 
         _sweeping?.Dispose();
         await Transport.DisposeAsync().ConfigureAwait(false);
+        if (Delivery is not null)
+        {
+            await Delivery.DisposeAsync().ConfigureAwait(false);
+        }
+
         Routed.Dispose();
         RawStore.Dispose();
     }
 
-    /// <summary>Deletes deliver/ and quarantine/ copies past their retention (zero keeps them).</summary>
+    /// <summary>Deletes deliver/ and quarantine/ copies past their retention (zero keeps them); with delivery on, only delivered deliver/ copies.</summary>
     /// <returns>How many messages were deleted.</returns>
     public int ApplyRetention()
     {
@@ -145,7 +182,9 @@ public sealed class LocalPipeline : IAsyncDisposable
 
         if (_options.DeliverRetention > TimeSpan.Zero)
         {
-            deleted += Routed.DeleteOlderThan(Contracts.RouteAction.Deliver, _options.DeliverRetention, now);
+            // With a next hop, a deliver/ copy is owed to it until its delivery is recorded as done.
+            var delivered = DeliveryStates?.ListDelivered();
+            deleted += Routed.DeleteOlderThan(Contracts.RouteAction.Deliver, _options.DeliverRetention, now, delivered is null ? null : id => !delivered.Contains(id));
         }
 
         return deleted;

@@ -190,6 +190,7 @@ public sealed partial class Aggregator
     {
         var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)
             ?? throw new JsonException($"The verdict of {verdict.MessageId} is empty.");
+        byte[] document = Delivery.RoutedDocument.Compose(verdict.Document.Span, envelope); // the envelope travels with the routed copy
         var stream = await _raw.OpenMessageAsync(envelope.RawMessageReference, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
@@ -201,14 +202,14 @@ public sealed partial class Aggregator
                 stream.Position = header.Length;
                 byte[] head = ComposeFinalMessage(header, _authenticator.AuthServId, report);
                 using var content = new PrefixedStream(head, stream);
-                await _routed.RouteAsync(verdict.MessageId, verdict.Action, content, verdict.Document, cancellationToken).ConfigureAwait(false);
+                await _routed.RouteAsync(verdict.MessageId, verdict.Action, content, document, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
             var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
             using var whole = new MemoryStream(ComposeFinalMessage(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), _authenticator.AuthServId, report), writable: false);
-            await _routed.RouteAsync(verdict.MessageId, verdict.Action, whole, verdict.Document, cancellationToken).ConfigureAwait(false);
+            await _routed.RouteAsync(verdict.MessageId, verdict.Action, whole, document, cancellationToken).ConfigureAwait(false);
         }
     }
 

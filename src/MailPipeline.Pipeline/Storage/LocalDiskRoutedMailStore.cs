@@ -66,13 +66,14 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore, IDisposable
     /// <param name="action">The folder.</param>
     /// <param name="age">How old a copy must be (by its routing time) to go.</param>
     /// <param name="now">The current time.</param>
+    /// <param name="keep">Ids to keep whatever their age (deliver/ copies still owed to the next hop), or null.</param>
     /// <returns>How many messages were deleted.</returns>
-    public int DeleteOlderThan(RouteAction action, TimeSpan age, DateTimeOffset now)
+    public int DeleteOlderThan(RouteAction action, TimeSpan age, DateTimeOffset now, Func<string, bool>? keep = null)
     {
         int deleted = 0;
         foreach (var file in new DirectoryInfo(_layout.FolderOf(action)).EnumerateFiles("*.eml"))
         {
-            if (now - file.LastWriteTimeUtc < age)
+            if (now - file.LastWriteTimeUtc < age || (keep is not null && keep(Path.GetFileNameWithoutExtension(file.Name))))
             {
                 continue;
             }
@@ -183,6 +184,35 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore, IDisposable
             byte[] document = File.Exists(json) ? await File.ReadAllBytesAsync(json, cancellationToken).ConfigureAwait(false) : [];
             await action(id, eml, json, stamp.AddTo(document, property)).ConfigureAwait(false);
             DurableFile.SyncDirectory(_layout.Quarantine);
+            return true;
+        }
+        finally
+        {
+            _release.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> QuarantineAsync(string messageId, IEnumerable<string> reasons, CancellationToken cancellationToken = default)
+    {
+        string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
+        string eml = Path.Combine(_layout.Deliver, id + ".eml");
+        string json = Path.Combine(_layout.Deliver, id + ".json");
+        await _release.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!File.Exists(eml))
+            {
+                return false;
+            }
+
+            byte[] document = File.Exists(json) ? await File.ReadAllBytesAsync(json, cancellationToken).ConfigureAwait(false) : "{}"u8.ToArray();
+            byte[] updated = Delivery.RoutedDocument.AddReasons(document, reasons);
+            await DurableFile.WriteAsync(Path.Combine(_layout.Quarantine, id + ".json"), updated, _layout.Temp, cancellationToken).ConfigureAwait(false);
+            File.Move(eml, Path.Combine(_layout.Quarantine, id + ".eml"), overwrite: true);
+            DurableFile.SyncDirectory(_layout.Quarantine);
+            DurableFile.Delete(json);
+            DurableFile.SyncDirectory(_layout.Deliver);
             return true;
         }
         finally

@@ -328,6 +328,37 @@ public sealed class LocalPipelineTests
         Assert.Equal(2, Directory.GetFiles(test.Pipeline.Layout.Deliver).Length);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task ApplyRetention_WithNextHop_DeletesOnlyDeliverCopiesWhoseDeliveryIsRecorded()
+    {
+        // arrange: delivery on (never started), two deliver/ copies past Pipeline:DeliverRetention, one of them delivered
+        await using var test = new TestPipeline();
+        string data = Path.Combine(test.Directory, "with-delivery");
+        var options = new PipelineOptions { DeliverRetention = TimeSpan.FromDays(30) };
+        var delivery = new MailPipeline.Pipeline.Delivery.LocalDeliverySetup(new MailPipeline.Delivery.DeliveryOptions { DefaultNextHop = "smtp://127.0.0.1:9" }, test.Dns, null);
+        await using var pipeline = new MailPipeline.Pipeline.InProcess.LocalPipeline(data, test.Authenticator, 3, options, delivery: delivery);
+        const string Delivered = "01OLDDELIVERED000000000000";
+        const string Owed = "01OLDOWEDTONEXTHOP00000000";
+        foreach (string id in new[] { Delivered, Owed })
+        {
+            foreach (string extension in new[] { ".json", ".eml" })
+            {
+                string path = Path.Combine(pipeline.Layout.Deliver, id + extension);
+                await File.WriteAllTextAsync(path, "x");
+                File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddDays(-31));
+            }
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(pipeline.DeliveryStates!.Delivered, Delivered + ".json"), "{}");
+
+        // act
+        int deleted = pipeline.ApplyRetention();
+
+        // assert: the copy still owed to the next hop stays whatever its age
+        Assert.Equal(1, deleted);
+        Assert.Equal([Owed + ".eml", Owed + ".json"], Directory.GetFiles(pipeline.Layout.Deliver).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
     private sealed class DiscardingDispatcher : MailPipeline.Pipeline.Ports.IStageDispatcher
     {
         public Task DispatchAsync(StageRequest request, CancellationToken cancellationToken = default) => Task.CompletedTask;
