@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
+using MailPipeline.Pipeline.Processing;
 
 namespace MailPipeline.Edge;
 
@@ -20,9 +21,7 @@ public sealed class EdgeMetrics : IDisposable
     private readonly Counter<long> _bytes;
     private readonly Counter<long> _rejected;
     private readonly Histogram<double> _commit;
-    private static readonly double[] CommitBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1];
-    private readonly long[] _commitCounts = new long[CommitBuckets.Length + 1];
-    private long _commitSumMicros;
+    private readonly SecondsHistogram _commitSeconds = new(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1);
     private readonly Counter<long> _clientAddresses;
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _clientAddressesBySource = new(StringComparer.Ordinal);
@@ -85,18 +84,12 @@ public sealed class EdgeMetrics : IDisposable
     /// <summary>Messages whose commit took at most <paramref name="seconds"/> (for the added latency of group commit).</summary>
     /// <param name="seconds">A bucket bound of the histogram.</param>
     /// <returns>The count, or -1 when it is not a bucket bound.</returns>
-    public long CommittedWithin(double seconds)
-    {
-        int bucket = Array.IndexOf(CommitBuckets, seconds);
-        return bucket < 0 ? -1 : _commitCounts.Take(bucket + 1).Sum();
-    }
+    public long CommittedWithin(double seconds) => _commitSeconds.CountWithin(seconds);
 
     internal void Committed(TimeSpan duration)
     {
         double seconds = duration.TotalSeconds;
-        int bucket = Array.FindIndex(CommitBuckets, b => seconds <= b);
-        Interlocked.Increment(ref _commitCounts[bucket < 0 ? CommitBuckets.Length : bucket]);
-        Interlocked.Add(ref _commitSumMicros, (long)(seconds * 1_000_000));
+        _commitSeconds.Observe(seconds);
         _commit.Record(seconds);
     }
 
@@ -116,16 +109,7 @@ public sealed class EdgeMetrics : IDisposable
         text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_messages_accepted_total counter\nmailpipeline_edge_messages_accepted_total {AcceptedTotal}\n");
         text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_bytes_accepted_total counter\nmailpipeline_edge_bytes_accepted_total {Interlocked.Read(ref _bytesTotal)}\n");
         text.Append("# TYPE mailpipeline_edge_commit_seconds histogram\n");
-        long cumulative = 0;
-        for (int i = 0; i < CommitBuckets.Length; i++)
-        {
-            cumulative += Interlocked.Read(ref _commitCounts[i]);
-            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_commit_seconds_bucket{{le=\"{CommitBuckets[i]}\"}} {cumulative}\n");
-        }
-
-        cumulative += Interlocked.Read(ref _commitCounts[CommitBuckets.Length]);
-        text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_commit_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n");
-        text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_commit_seconds_sum {Interlocked.Read(ref _commitSumMicros) / 1e6}\nmailpipeline_edge_commit_seconds_count {cumulative}\n");
+        _commitSeconds.AppendSamples(text, "mailpipeline_edge_commit_seconds");
         text.Append("# TYPE mailpipeline_edge_rejected_total counter\n");
         foreach ((string reason, long count) in _rejectedByReason.OrderBy(p => p.Key, StringComparer.Ordinal))
         {

@@ -58,7 +58,7 @@ public sealed class LocalPipeline : IAsyncDisposable
         Verdicts = new RoutedVerdictStore(Routed);
         Metrics = new PipelineMetrics();
         Transport = new InProcessStageTransport(options.QueueCapacity, options.MaxConcurrency, loggers.CreateLogger<InProcessStageTransport>(), _time);
-        Stages = new StageRunner(authenticator, RawStore, Results, Transport, Metrics, loggers.CreateLogger<StageRunner>(), _time, new MemoryBudget(options.MessageMemoryLimit));
+        Stages = new StageRunner(authenticator, RawStore, Results, Transport, Metrics, loggers.CreateLogger<StageRunner>(), _time, new MailPipeline.Pipeline.Delivery.MemoryBudget(options.MessageMemoryLimit));
         Aggregator = new Aggregator(authenticator, maxTempErrorAttempts, RawStore, Results, Verdicts, Routed, Transport, options, Metrics, loggers.CreateLogger<Aggregator>(), _time);
         Reconciler = new Reconciler(RawStore, RawStore, Verdicts, Routed, Transport, Aggregator, options, Metrics, loggers.CreateLogger<Reconciler>(), _time);
         Aggregator.MessageRouted += (_, e) => Settle(e.Envelope.MessageId);

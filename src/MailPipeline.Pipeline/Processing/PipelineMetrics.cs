@@ -11,12 +11,9 @@ namespace MailPipeline.Pipeline.Processing;
 /// </summary>
 public sealed class PipelineMetrics
 {
-    private static readonly double[] LatencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
     private readonly ConcurrentDictionary<string, long> _messages = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Stage, string Result), long> _results = new();
-    private readonly long[] _latencyCounts = new long[LatencyBuckets.Length + 1];
-    private long _latencyCount;
-    private long _latencySumMicros;
+    private readonly SecondsHistogram _latency = new(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800);
     private long _retries;
     private long _faults;
     private long _redriven;
@@ -32,11 +29,7 @@ public sealed class PipelineMetrics
     public void MessageRouted(RouteAction action, TimeSpan latency)
     {
         _messages.AddOrUpdate(action == RouteAction.Deliver ? "deliver" : "quarantine", 1, (_, n) => n + 1);
-        double seconds = Math.Max(0, latency.TotalSeconds);
-        int bucket = Array.FindIndex(LatencyBuckets, b => seconds <= b);
-        Interlocked.Increment(ref _latencyCounts[bucket < 0 ? LatencyBuckets.Length : bucket]);
-        Interlocked.Increment(ref _latencyCount);
-        Interlocked.Add(ref _latencySumMicros, (long)(seconds * 1_000_000));
+        _latency.Observe(latency.TotalSeconds);
     }
 
     /// <summary>Counts one stage result.</summary>
@@ -54,7 +47,7 @@ public sealed class PipelineMetrics
     public void Redriven() => Interlocked.Increment(ref _redriven);
 
     /// <summary>The number of messages routed so far.</summary>
-    public long RoutedCount => Interlocked.Read(ref _latencyCount);
+    public long RoutedCount => _latency.Count;
 
     /// <summary>Writes every metric in the Prometheus text exposition format (version 0.0.4).</summary>
     /// <returns>The text.</returns>
@@ -74,17 +67,7 @@ public sealed class PipelineMetrics
         }
 
         text.Append("# HELP mailpipeline_verdict_latency_seconds Time from acceptance (250) to verdict.\n# TYPE mailpipeline_verdict_latency_seconds histogram\n");
-        long cumulative = 0;
-        for (int i = 0; i < LatencyBuckets.Length; i++)
-        {
-            cumulative += Interlocked.Read(ref _latencyCounts[i]);
-            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_verdict_latency_seconds_bucket{{le=\"{LatencyBuckets[i]}\"}} {cumulative}\n");
-        }
-
-        cumulative += Interlocked.Read(ref _latencyCounts[LatencyBuckets.Length]);
-        text.Append(CultureInfo.InvariantCulture, $"mailpipeline_verdict_latency_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n");
-        text.Append(CultureInfo.InvariantCulture, $"mailpipeline_verdict_latency_seconds_sum {Interlocked.Read(ref _latencySumMicros) / 1_000_000.0}\n");
-        text.Append(CultureInfo.InvariantCulture, $"mailpipeline_verdict_latency_seconds_count {Interlocked.Read(ref _latencyCount)}\n");
+        _latency.AppendSamples(text, "mailpipeline_verdict_latency_seconds");
         text.Append(CultureInfo.InvariantCulture, $"# HELP mailpipeline_stage_retries_total Stage retries scheduled after a temporary error.\n# TYPE mailpipeline_stage_retries_total counter\nmailpipeline_stage_retries_total {Interlocked.Read(ref _retries)}\n");
         text.Append(CultureInfo.InvariantCulture, $"# HELP mailpipeline_faults_total Stage runs or aggregations that failed with an infrastructure fault.\n# TYPE mailpipeline_faults_total counter\nmailpipeline_faults_total {Interlocked.Read(ref _faults)}\n");
         text.Append(CultureInfo.InvariantCulture, $"# HELP mailpipeline_redriven_total Messages re-driven by reconciliation.\n# TYPE mailpipeline_redriven_total counter\nmailpipeline_redriven_total {Interlocked.Read(ref _redriven)}\n");

@@ -24,7 +24,7 @@ public sealed partial class StageRunner
     private readonly PipelineMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly MemoryBudget? _memory;
+    private readonly MailPipeline.Pipeline.Delivery.MemoryBudget? _memory;
 
     /// <summary>Creates the runner.</summary>
     /// <param name="authenticator">The checks.</param>
@@ -35,7 +35,7 @@ public sealed partial class StageRunner
     /// <param name="logger">The logger.</param>
     /// <param name="time">The clock.</param>
     /// <param name="memory">Bounds the whole messages read at once (DKIM); null for no bound.</param>
-    public StageRunner(MessageAuthenticator authenticator, IRawMessageStore raw, IStageResultStore results, IStageDispatcher dispatcher, PipelineMetrics metrics, ILogger<StageRunner>? logger = null, TimeProvider? time = null, MemoryBudget? memory = null)
+    public StageRunner(MessageAuthenticator authenticator, IRawMessageStore raw, IStageResultStore results, IStageDispatcher dispatcher, PipelineMetrics metrics, ILogger<StageRunner>? logger = null, TimeProvider? time = null, MailPipeline.Pipeline.Delivery.MemoryBudget? memory = null)
     {
         _memory = memory;
         ArgumentNullException.ThrowIfNull(authenticator);
@@ -132,7 +132,7 @@ public sealed partial class StageRunner
 
             case StageNames.Dkim:
             {
-                using var lease = _memory is null ? null : await _memory.LeaseAsync(envelope.Size, cancellationToken).ConfigureAwait(false);
+                using var lease = _memory is null ? null : await _memory.AcquireAsync(envelope.Size, cancellationToken).ConfigureAwait(false);
                 byte[] bytes = await ReadAllAsync(envelope, cancellationToken).ConfigureAwait(false);
                 var dkim = await _authenticator.CheckDkimAsync(RawMessage.Parse(bytes), cancellationToken).ConfigureAwait(false);
                 string word = dkim.Signatures.Count == 0 ? "none" : dkim.Signatures.Any(s => s.Result == AuthResult.Pass) ? "pass" : dkim.Signatures[0].Result.ToRfc8601();
