@@ -8,7 +8,7 @@ namespace MailPipeline.Core.Dkim;
 /// Bare LF line ends count as CRLF (the message is in network normal form for hashing, as RFC 6376 §5.3
 /// expects). Also measures the whole canonical length so an <c>l=</c> that covers only part of the body can be flagged.
 /// </summary>
-internal static class DkimBodyHasher
+public static class DkimBodyHasher
 {
     private static readonly byte[] Crlf = "\r\n"u8.ToArray();
     private static readonly byte[] Space = " "u8.ToArray();
