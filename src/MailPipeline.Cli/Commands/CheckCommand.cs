@@ -123,10 +123,17 @@ internal static class CheckCommand
             MessageAuthenticator authenticator;
             try
             {
-                options = CheckConfiguration.Load(parse.GetValue(config), parse.GetValue(hostName));
-                ReputationCommand.AddZones(options.Reputation, parse.GetValue(dnsbl)); // lists from --config keep their own settings
+                // Validated once, after --dnsbl is added: validation walks every option by reflection, a visible part
+                // of a short command's start-up.
+                var configFile = parse.GetValue(config);
+                var extraZones = parse.GetValue(dnsbl) ?? [];
+                options = CheckConfiguration.Load(configFile, parse.GetValue(hostName), validate: extraZones.Length == 0);
+                ReputationCommand.AddZones(options.Reputation, extraZones); // lists from --config keep their own settings
+                if (extraZones.Length > 0)
+                {
+                    CheckConfiguration.Validate(options, configFile is null ? "the configuration with --dnsbl" : $"'{configFile}' with --dnsbl");
+                }
 
-                CheckConfiguration.Validate(options, "the configuration with --dnsbl");
                 authenticator = new MessageAuthenticator(CommonOptions.CreateResolver(parse.GetValue(resolver), options.Dns), options);
             }
             catch (Exception ex) when (ex is CheckConfigurationException or ArgumentException)
