@@ -80,7 +80,7 @@ for run in $(seq "$runs"); do
   /usr/bin/time -o "$work/time" -f "%e %U %S" \
     "$mp" check --batch "$corpus/batch-$n.jsonl" --resolver "127.0.0.1:$DNS_PORT" --dnsbl bl.test > "$work/out.jsonl" 2> "$work/err"
   read -r wall user sys < "$work/time"
-  echo "{\"run\": $run, \"peer\": \"mailpipeline-check-batch\", \"n\": $n, \"wall_s\": $wall, \"cpu_s\": $(echo "$user + $sys" | bc)}" >> "$results"
+  echo "{\"run\": $run, \"peer\": \"mailpipeline-check-batch\", \"n\": $n, \"wall_s\": $wall, \"cpu_s\": $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')}" >> "$results"
 done
 
 # 4. Correctness against the rig's expected verdicts, then the table.
