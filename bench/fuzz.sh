@@ -6,14 +6,15 @@
 #
 #   bench/fuzz.sh [--seconds N] [--timeout MS] [TARGET...]      targets: dotnet <harness> list
 #
-# Findings stay under $FUZZ_OUT (default /tmp/fuzz-$USER-<pid>): <target>/crashes, <target>/hangs, afl.log, replay.log.
+# Findings stay under $FUZZ_OUT (default /tmp/fuzz-$USER-<pid>): <target>/default/{crashes,hangs}, <target>.afl.log,
+# exceptions.log (what each crashing input raised) and replay.log (the saved inputs replayed in-process).
 # A crash found becomes a fix plus a regression input in tests/MailPipeline.Fuzz/regressions/<target>/ (replayed by
 # the test suite) and a named test in the project that owns the fix.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 seconds=60
-timeout_ms=10000
+timeout_ms=60000
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -58,6 +59,7 @@ fi
 
 # afl-fuzz drives a managed process: no compile-time instrumentation for it to find, no core dumps to wait for, and
 # a shared machine (no CPU pinning, no frequency checks).
+export FUZZ_EXCEPTION_LOG="$out/exceptions.log"
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
   AFL_FAST_CAL=1 AFL_IGNORE_UNKNOWN_ENVS=1 AFL_MAP_SIZE=65536
 
@@ -68,7 +70,9 @@ for target in "${targets[@]}"; do
   findings="$out/$target"
   rm -rf "$findings"
   log "$target: ${seconds}s from $(ls "$corpus" | wc -l) seeds"
-  # -V: stop after N seconds; -t: a run longer than this is a hang ('+': slow seeds are skipped, not fatal).
+  # -V: stop after N seconds; -t: a run longer than this is a hang ('+': slow seeds are skipped, not fatal). The
+  # limit is generous (60 s) because a shared, loaded machine stalls a run for seconds; the smtp target fails a session
+  # that does not end within 30 s by itself.
   set +e
   timeout $((seconds + 600)) afl-fuzz -i "$corpus" -o "$findings" -V "$seconds" -t "${timeout_ms}+" -m none \
     -- "${harness[@]}" afl "$target" >"$out/$target.afl.log" 2>&1
@@ -83,6 +87,16 @@ for target in "${targets[@]}"; do
   stat() { awk -F: -v k="$1" '{gsub(/ /, "", $1); gsub(/ /, "", $2)} $1 == k {print $2}' "$stats"; }
   execs=$(stat execs_done) crashes=$(stat saved_crashes) hangs=$(stat saved_hangs)
   crashes=${crashes:-$(stat unique_crashes)} hangs=${hangs:-$(stat unique_hangs)}
+  # The harness is AFL's fork server itself (in process): a crash .NET cannot catch, or a run past the time limit
+  # (AFL kills it), ends afl-fuzz early. The input that was running is the finding; keep it and count it.
+  if [ "$status" -ne 0 ] && grep -q "fork server" "$out/$target.afl.log"; then
+    kind=crashes
+    grep -qi "timeout\|timed out\|hang" "$out/$target.afl.log" && kind=hangs
+    mkdir -p "$findings/default/$kind"
+    cp "$findings/default/.cur_input" "$findings/default/$kind/id:died,after:$execs" 2>/dev/null || true
+    if [ "$kind" = crashes ]; then crashes=$((crashes + 1)); else hangs=$((hangs + 1)); fi
+    log "$target: afl-fuzz stopped early, the harness died ($kind); see $out/$target.afl.log"
+  fi
   printf '%s: %s executions, %s crashes, %s hangs, %s paths, %s/s\n' "$target" "$execs" "$crashes" "$hangs" \
     "$(stat corpus_count)" "$(stat execs_per_sec)"
   for kind in crashes hangs; do

@@ -29,13 +29,36 @@ if (chosen is null || args[0] is not ("afl" or "run") || (args[0] == "run" && ar
 
 if (args[0] == "afl")
 {
-    // Out of process: SharpFuzz restarts the runner after a crash it cannot catch (stack overflow), so AFL++ sees
-    // every kind of crash and the run goes on.
-    Fuzzer.OutOfProcess.Run(stream =>
+    // afl-fuzz keeps only the input of a crash; bench/fuzz.sh also asks for what happened (FUZZ_EXCEPTION_LOG), so a
+    // crash that does not replay in-process (a runner that died, not an exception) can still be told apart.
+    string? exceptionLog = Environment.GetEnvironmentVariable("FUZZ_EXCEPTION_LOG");
+    void Note(string what)
     {
-        using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
-        chosen.Run(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        if (!string.IsNullOrEmpty(exceptionLog))
+        {
+            File.AppendAllText(exceptionLog, $"--- {DateTime.UtcNow:O} pid {Environment.ProcessId} {chosen.Name}: {what}\n");
+        }
+    }
+
+    AppDomain.CurrentDomain.UnhandledException += (_, e) => Note("unhandled " + e.ExceptionObject);
+
+    // In process: this process is AFL's fork server and runs every input itself. (SharpFuzz's out-of-process mode
+    // restarts a runner after a fatal crash, but its runner exits by itself now and then on a loaded machine — its
+    // parent watchdog — and AFL++ records that as a crash.) A fatal crash or a hang ends afl-fuzz; bench/fuzz.sh then
+    // saves the input that was running and counts it.
+    Fuzzer.Run(stream =>
+    {
+        try
+        {
+            using var buffer = new MemoryStream();
+            stream.CopyTo(buffer);
+            chosen.Run(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        }
+        catch (Exception ex)
+        {
+            Note(ex.ToString());
+            throw;
+        }
     });
     return 0;
 }
