@@ -8,6 +8,7 @@ internal static class FuzzTargets
     public static IReadOnlyList<FuzzTarget> All { get; } =
     [
         new SmtpTarget(),
+        new ClientAddressTarget(),
         new HeadersTarget(),
         new MessageTarget(),
         new DkimTagsTarget(),

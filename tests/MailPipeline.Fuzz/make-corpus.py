@@ -207,6 +207,37 @@ write("smtp", "idn-ehlo", session("EHLO bücher.test", "MAIL FROM:<ü@bücher.te
 for name, message in messages[:12]:
     write("smtp", "message-" + name, session("EHLO c", "MAIL FROM:<a@example.com>", "RCPT TO:<postmaster@ours.test>") + "DATA\r\n" + message.decode("utf-8", "replace").replace("\r\n.", "\r\n..") + "\r\n.\r\nQUIT\r\n")
 
+write("smtp", "xclient", session("EHLO c", "XCLIENT ADDR=192.0.2.7 NAME=mail.example.com HELO=mail.example.com", "EHLO c", "MAIL FROM:<a@example.com>", "RCPT TO:<postmaster@ours.test>", data=body))
+write("smtp", "xforward", session("EHLO c", "XFORWARD ADDR=IPV6:2001:db8::1 PORT=25 PROTO=ESMTP HELO=h SOURCE=REMOTE IDENT=x", "MAIL FROM:<a@example.com>", "RCPT TO:<postmaster@ours.test>", data=body))
+
+# --- client address: PROXY v1/v2 headers, XCLIENT/XFORWARD lines ---------------------------------------------------
+import struct
+def proxy_v2(command, family, payload, tlvs=b""):
+    body = payload + tlvs
+    return b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x20 | command, family]) + struct.pack(">H", len(body)) + body
+v4 = bytes([192, 0, 2, 7, 127, 0, 0, 1]) + struct.pack(">HH", 40000, 25)
+v6 = bytes(16) + bytes(15) + b"\x01" + struct.pack(">HH", 40000, 25)
+for name, header in [
+    ("v1-tcp4", b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 25\r\nEHLO c\r\n"),
+    ("v1-tcp6", b"PROXY TCP6 2001:db8::7 ::1 40000 25\r\n"),
+    ("v1-unknown", b"PROXY UNKNOWN\r\n"),
+    ("v1-unknown-long", b"PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n"),
+    ("v2-tcp4", proxy_v2(1, 0x11, v4)),
+    ("v2-tcp6", proxy_v2(1, 0x21, v6)),
+    ("v2-local", proxy_v2(0, 0x00, b"")),
+    ("v2-unix", proxy_v2(1, 0x31, bytes(216))),
+    ("v2-tlvs", proxy_v2(1, 0x11, v4, b"\x01\x00\x02h2" + b"\x02\x00\x0bexample.com" + b"\x04\x00\x00")),
+    ("v2-crc", proxy_v2(1, 0x11, v4, b"\x03\x00\x04\x00\x00\x00\x00")),
+]:
+    write("client-address", "proxy-" + name, header)
+for name, lines in [
+    ("xclient", "XCLIENT ADDR=192.0.2.7 NAME=mail.example.com PORT=40000 PROTO=ESMTP HELO=mail.example.com LOGIN=x DESTADDR=127.0.0.1 DESTPORT=25"),
+    ("xclient-v6", "XCLIENT ADDR=IPV6:2001:db8::7 NAME=[UNAVAILABLE]\r\nXCLIENT ADDR=[TEMPUNAVAIL]"),
+    ("xclient-xtext", "XCLIENT HELO=a+2Bb+20c NAME=x+3D"),
+    ("xforward", "XFORWARD ADDR=192.0.2.7 NAME=mail.example.com PORT=25 PROTO=SMTP HELO=h IDENT=abc SOURCE=LOCAL\nXFORWARD ADDR=[UNAVAILABLE]"),
+]:
+    write("client-address", name, lines)
+
 # --- configuration ---------------------------------------------------------------------------------------------------
 sample = os.path.join(HERE, "..", "..", "mailpipeline.sample.json")
 if os.path.exists(sample):

@@ -21,7 +21,7 @@ internal sealed class SmtpTarget : FuzzTarget
 
     public override string Name => "smtp";
 
-    public override string Covers => "the edge's SMTP session: command lines, the DATA guard stream, size and line limits, replies";
+    public override string Covers => "the edge's SMTP session: command lines, XCLIENT/XFORWARD, the DATA guard stream, size and line limits, replies";
 
     public override void Run(ReadOnlySpan<byte> input)
     {
@@ -108,6 +108,8 @@ internal sealed class SmtpTarget : FuzzTarget
                 ["Edge:MaxSessionsPerIp"] = "1000",
                 ["Edge:MaxConnectionsPerIpPerMinute"] = "10000000",
                 ["Edge:ReverseDnsLookup"] = "false",
+                ["Edge:XclientHosts:0"] = "127.0.0.1/32",
+                ["Edge:XforwardHosts:0"] = "127.0.0.1/32",
                 ["Edge:CommandTimeout"] = "00:00:05",
                 ["Edge:DataTimeout"] = "00:00:05",
                 ["Edge:ShutdownGracePeriod"] = "00:00:01",
