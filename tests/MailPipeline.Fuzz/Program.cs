@@ -30,7 +30,7 @@ if (chosen is null || args[0] is not ("afl" or "run") || (args[0] == "run" && ar
 if (args[0] == "afl")
 {
     // afl-fuzz keeps only the input of a crash; bench/fuzz.sh also asks for what happened (FUZZ_EXCEPTION_LOG), so a
-    // crash that does not replay in-process (a runner that died, not an exception) can still be told apart.
+    // crash that does not replay in-process (one that depends on what ran before) can still be understood.
     string? exceptionLog = Environment.GetEnvironmentVariable("FUZZ_EXCEPTION_LOG");
     void Note(string what)
     {
@@ -42,10 +42,9 @@ if (args[0] == "afl")
 
     AppDomain.CurrentDomain.UnhandledException += (_, e) => Note("unhandled " + e.ExceptionObject);
 
-    // In process: this process is AFL's fork server and runs every input itself. (SharpFuzz's out-of-process mode
-    // restarts a runner after a fatal crash, but its runner exits by itself now and then on a loaded machine — its
-    // parent watchdog — and AFL++ records that as a crash.) A fatal crash or a hang ends afl-fuzz; bench/fuzz.sh then
-    // saves the input that was running and counts it.
+    // In process: this process is AFL's fork server and runs every input itself (no runner restarts, no pipe hop per
+    // input). A crash .NET cannot catch, or a hang, ends afl-fuzz; bench/fuzz.sh then saves the input that was running
+    // and counts it.
     Fuzzer.Run(stream =>
     {
         try
