@@ -103,6 +103,26 @@ public sealed class EdgeOptions : IValidatableObject
     [Range(1, 1_000_000)]
     public int MaxSessions { get; set; } = 1000;
 
+    /// <summary>
+    /// Open sessions from which the edge is under stress (Postfix's stress mode): clients then get
+    /// <see cref="StressCommandTimeout"/> for each command line and chunk of DATA, sessions already waiting included.
+    /// Null (the default) is three quarters of <see cref="MaxSessions"/>.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int? StressSessions { get; set; }
+
+    /// <summary>The stress threshold in force: <see cref="StressSessions"/>, or three quarters of <see cref="MaxSessions"/>.</summary>
+    public int EffectiveStressSessions => StressSessions ?? Math.Max(1, MaxSessions / 4 * 3);
+
+    /// <summary>How long a client may wait before a command line (or between chunks of DATA) under stress (Postfix: 10 s).</summary>
+    public TimeSpan StressCommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// At <see cref="MaxSessions"/> (or a client's <see cref="MaxSessionsPerIp"/>), a new connection closes the session
+    /// that has waited longest for a command line, if it has waited at least this long, instead of being refused.
+    /// </summary>
+    public TimeSpan EvictIdleAfter { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Most concurrent sessions from one IP address; more get 421 4.7.0 at connect.</summary>
     [Range(1, 1_000_000)]
     public int MaxSessionsPerIp { get; set; } = 20;
@@ -188,6 +208,7 @@ public sealed class EdgeOptions : IValidatableObject
         {
             (nameof(CommandTimeout), CommandTimeout), (nameof(DataTimeout), DataTimeout), (nameof(SessionTimeout), SessionTimeout),
             (nameof(StoreTimeout), StoreTimeout), (nameof(ShutdownGracePeriod), ShutdownGracePeriod), (nameof(ProxyHeaderTimeout), ProxyHeaderTimeout),
+            (nameof(StressCommandTimeout), StressCommandTimeout), (nameof(EvictIdleAfter), EvictIdleAfter),
         })
         {
             if (value <= TimeSpan.Zero)
