@@ -99,20 +99,24 @@ public sealed class EdgeOptions : IValidatableObject
     /// <summary>On shutdown, how long in-flight sessions may continue before they get 421.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Most concurrent sessions; more get 421 4.7.0 at connect.</summary>
+    /// <summary>
+    /// Most concurrent sessions; at the limit the session idle longest (see <see cref="EvictIdleAfter"/>) makes room for
+    /// a new connection, else it gets 421 4.7.0. Each costs a descriptor and a few tens of KiB, so the default holds an
+    /// idle flood of 1,500 connections with room for real clients; the process raises its open-file limit to match.
+    /// </summary>
     [Range(1, 1_000_000)]
-    public int MaxSessions { get; set; } = 1000;
+    public int MaxSessions { get; set; } = 2000;
 
     /// <summary>
     /// Open sessions from which the edge is under stress (Postfix's stress mode): clients then get
     /// <see cref="StressCommandTimeout"/> for each command line and chunk of DATA, sessions already waiting included.
-    /// Null (the default) is three quarters of <see cref="MaxSessions"/>.
+    /// Null (the default) is half of <see cref="MaxSessions"/>: an idle flood that fills half the slots already costs its silent sessions their long wait.
     /// </summary>
     [Range(1, 1_000_000)]
     public int? StressSessions { get; set; }
 
-    /// <summary>The stress threshold in force: <see cref="StressSessions"/>, or three quarters of <see cref="MaxSessions"/>.</summary>
-    public int EffectiveStressSessions => StressSessions ?? Math.Max(1, MaxSessions / 4 * 3);
+    /// <summary>The stress threshold in force: <see cref="StressSessions"/>, or half of <see cref="MaxSessions"/>.</summary>
+    public int EffectiveStressSessions => StressSessions ?? Math.Max(1, MaxSessions / 2);
 
     /// <summary>How long a client may wait before a command line (or between chunks of DATA) under stress (Postfix: 10 s).</summary>
     public TimeSpan StressCommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
