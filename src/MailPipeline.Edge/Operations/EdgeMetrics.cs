@@ -25,6 +25,8 @@ public sealed class EdgeMetrics : IDisposable
     private readonly Counter<long> _clientAddresses;
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _clientAddressesBySource = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Result, string Source), long> _verifications = new();
+    private readonly Counter<long> _verified;
     private long _sessionsTotal;
     private long _acceptedTotal;
     private long _bytesTotal;
@@ -39,6 +41,7 @@ public sealed class EdgeMetrics : IDisposable
         _rejected = _meter.CreateCounter<long>("mailpipeline.edge.rejected", description: "Rejections by reason");
         _commit = _meter.CreateHistogram<double>("mailpipeline.edge.commit.duration", unit: "s", description: "End of DATA to the message and envelope being durable (the group commit wait)");
         _clientAddresses = _meter.CreateCounter<long>("mailpipeline.edge.client_addresses", description: "Client addresses taken from a PROXY header or XCLIENT, by source");
+        _verified = _meter.CreateCounter<long>("mailpipeline.edge.recipient_verifications", description: "Recipient verifications at RCPT by result (exists, unknown, failed, not-verifiable) and source (cache, probe)");
         _meter.CreateObservableGauge("mailpipeline.edge.sessions.active", () => Interlocked.Read(ref _activeSessions));
     }
 
@@ -57,6 +60,18 @@ public sealed class EdgeMetrics : IDisposable
     /// <param name="source">The source label.</param>
     /// <returns>The count.</returns>
     public long ClientAddressCount(string source) => _clientAddressesBySource.GetValueOrDefault(source);
+
+    /// <summary>Recipient verifications with one result and source since start.</summary>
+    /// <param name="result">exists, unknown, failed or not-verifiable.</param>
+    /// <param name="source">cache or probe.</param>
+    /// <returns>The count.</returns>
+    public long VerificationCount(string result, string source) => _verifications.GetValueOrDefault((result, source));
+
+    internal void RecipientVerified(string result, string source)
+    {
+        _verifications.AddOrUpdate((result, source), 1, static (_, n) => n + 1);
+        _verified.Add(1, new KeyValuePair<string, object?>("result", result), new KeyValuePair<string, object?>("source", source));
+    }
 
     internal void ClientAddressFrom(string source)
     {
@@ -120,6 +135,12 @@ public sealed class EdgeMetrics : IDisposable
         foreach ((string source, long count) in _clientAddressesBySource.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_client_addresses_total{{source=\"{source}\"}} {count}\n");
+        }
+
+        text.Append("# TYPE mailpipeline_edge_recipient_verifications_total counter\n");
+        foreach (((string result, string source), long count) in _verifications.OrderBy(p => p.Key.Result, StringComparer.Ordinal).ThenBy(p => p.Key.Source, StringComparer.Ordinal))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_recipient_verifications_total{{result=\"{result}\",source=\"{source}\"}} {count}\n");
         }
 
         return text.ToString();
