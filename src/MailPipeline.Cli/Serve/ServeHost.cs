@@ -9,6 +9,9 @@ using MailPipeline.Pipeline.InProcess;
 using MailPipeline.Pipeline.Ports;
 using MailPipeline.Pipeline.Processing;
 using MailPipeline.Pipeline.Storage;
+using MailPipeline.Operations.Quarantine;
+using MailPipeline.Operations.Stores;
+using MailPipeline.WebConsole;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -23,7 +26,7 @@ namespace MailPipeline.Cli.Serve;
 /// <summary>
 /// The generic host of <c>mailpipeline serve</c>: the SMTP edge storing into the local spool and publishing
 /// into the in-process pipeline, the pipeline's workers and reconciliation, and <c>/healthz</c>,
-/// <c>/readyz</c>, <c>/metrics</c> on the HTTP endpoint.
+/// <c>/readyz</c>, <c>/metrics</c> and the operator console (<c>/</c>) on the HTTP endpoint.
 /// </summary>
 internal static class ServeHost
 {
@@ -82,6 +85,19 @@ internal static class ServeHost
                 logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger<RecipientVerifier>()));
         }
 
+        if (configuration.Console.Enabled)
+        {
+            // Releases go through serve's own routed store and straight to its delivery queue.
+            builder.Services.AddOperatorConsole(configuration.Console, sp =>
+            {
+                var pipeline = sp.GetRequiredService<LocalPipeline>();
+                return new QuarantineOperations(
+                    PipelineStores.OfPipeline(pipeline),
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger(QuarantineAuditLog.Category),
+                    pipeline.Delivery is { } delivery ? delivery.Enqueue : null);
+            });
+        }
+
         builder.Services.AddSingleton<IRawMessageStore>(sp => sp.GetRequiredService<LocalPipeline>().RawStore);
         builder.Services.AddSingleton<IMailReceivedPublisher>(sp => sp.GetRequiredService<LocalPipeline>().Transport);
         builder.Services.AddOptions<LocalDiskStoreOptions>().Configure(o => o.Path = Path.Combine(configuration.DataDirectory, "spool"));
@@ -92,6 +108,11 @@ internal static class ServeHost
         builder.Services.AddSmtpEdge();
 
         var app = builder.Build();
+        if (configuration.Console.Enabled)
+        {
+            app.UseOperatorConsole();
+        }
+
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", async (EdgeHostedService edge, LocalPipeline pipeline) =>
         {

@@ -1,4 +1,4 @@
-namespace MailPipeline.Cli.Quarantine;
+namespace MailPipeline.Operations.Quarantine;
 
 /// <summary>One quarantined message as an operator reviews it.</summary>
 /// <param name="MessageId">The message id.</param>
@@ -9,7 +9,7 @@ namespace MailPipeline.Cli.Quarantine;
 /// <param name="Subject">The decoded Subject.</param>
 /// <param name="Size">Size in octets of the quarantined copy.</param>
 /// <param name="Reasons">Why it was quarantined.</param>
-internal sealed record QuarantinedMessage(
+public sealed record QuarantinedMessage(
     string MessageId,
     DateTimeOffset ReceivedAt,
     string? From,
@@ -17,4 +17,8 @@ internal sealed record QuarantinedMessage(
     IReadOnlyList<string> To,
     string? Subject,
     long Size,
-    IReadOnlyList<string> Reasons);
+    IReadOnlyList<string> Reasons)
+{
+    /// <summary>The envelope sender (MAIL FROM; empty for the null sender), or null when no envelope is left.</summary>
+    public string? MailFrom { get; init; }
+}
