@@ -62,7 +62,6 @@ public static class MessageBodyRenderer
                 // Shown, not followed: a click in the frame would load the sender's page.
                 anchor.RemoveAttribute("href");
                 anchor.SetAttribute("title", href);
-                anchor.SetAttribute("data-href", href);
             }
         };
         return Document(sanitizer.Sanitize(html));

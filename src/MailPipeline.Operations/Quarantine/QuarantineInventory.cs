@@ -62,7 +62,7 @@ public static class QuarantineInventory
         var to = envelope?.Recipients is { Count: > 0 } recipients ? recipients : Addresses(headers, HeaderId.To);
         return new QuarantinedMessage(
             message.MessageId,
-            envelope?.ReceivedAt ?? message.RoutedAt,
+            envelope?.ReceivedAt ?? report?.ReceivedAt ?? message.RoutedAt,
             Addresses(headers, HeaderId.From).FirstOrDefault(),
             report?.Dmarc?.Domain,
             to,

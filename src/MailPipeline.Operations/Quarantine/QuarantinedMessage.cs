@@ -2,7 +2,7 @@ namespace MailPipeline.Operations.Quarantine;
 
 /// <summary>One quarantined message as an operator reviews it.</summary>
 /// <param name="MessageId">The message id.</param>
-/// <param name="ReceivedAt">When the edge received it (its envelope; the routing time when the raw copy has expired).</param>
+/// <param name="ReceivedAt">When the edge received it (its envelope, else the verdict's <c>receivedAt</c>; the routing time for documents without either).</param>
 /// <param name="From">The From header's first address (what a reader sees as the author).</param>
 /// <param name="FromDomain">The author domain DMARC evaluated.</param>
 /// <param name="To">The envelope recipients (the To header's addresses when the envelope has expired).</param>

@@ -24,7 +24,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
         Driver.Navigate().GoToUrl(console.BaseUrl + "/");
 
         // assert: the ids and From domains are in the page as served (no script builds it: the console has none)
-        var table = Driver.FindElement(By.Id("quarantine"));
+        var table = console.Browser.Find(By.Id("quarantine"));
         Assert.Contains(first, table.Text, StringComparison.Ordinal);
         Assert.Contains(second, table.Text, StringComparison.Ordinal);
         Assert.Contains("list-one.example", table.Text, StringComparison.Ordinal);
@@ -43,15 +43,15 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
         Driver.Navigate().GoToUrl(console.BaseUrl + "/");
 
         // act: type into the search form and submit it, as an operator does
-        Driver.FindElement(By.Id("domain")).SendKeys("wanted-domain");
-        Driver.FindElement(By.Id("recipient")).SendKeys("reviewer@");
-        Driver.FindElement(By.CssSelector("form.search button[type=submit]")).Click();
+        console.Browser.Find(By.Id("domain")).SendKeys("wanted-domain");
+        console.Browser.Find(By.Id("recipient")).SendKeys("reviewer@");
+        console.Browser.Find(By.CssSelector("form.search button[type=submit]")).Click();
 
         // assert
-        string table = Driver.FindElement(By.Id("quarantine")).Text;
+        string table = console.Browser.Find(By.Id("quarantine")).Text;
         Assert.Contains(wanted, table, StringComparison.Ordinal);
         Assert.DoesNotContain(other, table, StringComparison.Ordinal);
-        Assert.Contains("1 matching", Driver.FindElement(By.Id("count")).Text, StringComparison.Ordinal);
+        Assert.Contains("1 matching", console.Browser.Find(By.Id("count")).Text, StringComparison.Ordinal);
         Assert.Contains("domain=wanted-domain", Driver.Url, StringComparison.Ordinal);
     }
 
@@ -64,27 +64,27 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
 
         // act: open it from the list
         Driver.Navigate().GoToUrl(console.BaseUrl + "/?q=" + id);
-        Driver.FindElement(By.LinkText(id)).Click();
+        console.Browser.Find(By.LinkText(id)).Click();
+        string envelope = console.Browser.Find(By.Id("envelope")).Text;
 
         // assert
-        Assert.Equal("Your statement", Driver.FindElement(By.TagName("h1")).Text);
-        string envelope = Driver.FindElement(By.Id("envelope")).Text;
+        Assert.Equal("Your statement", console.Browser.Find(By.TagName("h1")).Text);
         Assert.Contains("bank@statements.example", envelope, StringComparison.Ordinal);
         Assert.Contains("reviewer@mx.test", envelope, StringComparison.Ordinal);
         Assert.Contains("127.0.0.1", envelope, StringComparison.Ordinal);
         Assert.Contains("client.test", envelope, StringComparison.Ordinal);
-        string checks = Driver.FindElement(By.Id("checks")).Text;
+        string checks = console.Browser.Find(By.Id("checks")).Text;
         foreach (string expected in new[] { "SPF", "DMARC", "Reputation", "bl.console.test", "Verdict", "quarantine" })
         {
             Assert.Contains(expected, checks, StringComparison.Ordinal);
         }
 
-        Assert.StartsWith("Authentication-Results: mx.test;", Driver.FindElement(By.Id("authentication-results")).Text, StringComparison.Ordinal);
-        Assert.Contains("Subject: Your statement", Driver.FindElement(By.Id("header")).Text, StringComparison.Ordinal);
-        Assert.Contains("statement.pdf", Driver.FindElement(By.Id("attachments")).Text, StringComparison.Ordinal);
-        Assert.Contains("application/pdf", Driver.FindElement(By.Id("attachments")).Text, StringComparison.Ordinal);
+        Assert.StartsWith("Authentication-Results: mx.test;", console.Browser.Find(By.Id("authentication-results")).Text, StringComparison.Ordinal);
+        Assert.Contains("Subject: Your statement", console.Browser.Find(By.Id("header")).Text, StringComparison.Ordinal);
+        Assert.Contains("statement.pdf", console.Browser.Find(By.Id("attachments")).Text, StringComparison.Ordinal);
+        Assert.Contains("application/pdf", console.Browser.Find(By.Id("attachments")).Text, StringComparison.Ordinal);
         Driver.SwitchTo().Frame("message-body");
-        Assert.Contains("Please review the attached statement.", Driver.FindElement(By.TagName("body")).Text, StringComparison.Ordinal);
+        Assert.Contains("Please review the attached statement.", console.Browser.Find(By.TagName("body")).Text, StringComparison.Ordinal);
         Driver.SwitchTo().DefaultContent();
     }
 
@@ -116,16 +116,16 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
 
         // act: the list, the message page (with the body frame), the body as text
         Driver.Navigate().GoToUrl(console.BaseUrl + "/?domain=hostile.example");
-        string listed = Driver.FindElement(By.Id("quarantine")).Text;
+        string listed = console.Browser.Find(By.Id("quarantine")).Text;
         bool dialogOnList = console.Browser.HasDialog();
-        Driver.FindElement(By.LinkText(id)).Click();
+        console.Browser.Find(By.LinkText(id)).Click();
+        string header = console.Browser.Find(By.Id("header")).Text;
         await Task.Delay(1500); // time for anything the body could load
         bool dialogOnMessage = console.Browser.HasDialog();
-        string heading = Driver.FindElement(By.TagName("h1")).Text;
-        string header = Driver.FindElement(By.Id("header")).Text;
+        string heading = console.Browser.Find(By.TagName("h1")).Text;
         int pwnedOnPage = Driver.FindElements(By.TagName("pwned")).Count;
         Driver.SwitchTo().Frame("message-body");
-        string frameText = Driver.FindElement(By.TagName("body")).Text;
+        string frameText = console.Browser.Find(By.TagName("body")).Text;
         int pwnedInFrame = Driver.FindElements(By.TagName("pwned")).Count;
         int scriptsInFrame = Driver.FindElements(By.TagName("script")).Count;
         int framesInFrame = Driver.FindElements(By.TagName("iframe")).Count;
@@ -136,7 +136,8 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
         await Task.Delay(500);
         Driver.SwitchTo().DefaultContent();
         Driver.Navigate().GoToUrl(console.BaseUrl + "/messages/" + encodedId);
-        string encodedHeading = Driver.FindElement(By.TagName("h1")).Text;
+        console.Browser.Find(By.Id("header"));
+        string encodedHeading = console.Browser.Find(By.TagName("h1")).Text;
 
         // assert: text shown as text, no dialog, no script-made node, nothing fetched from the canary
         Assert.Contains("<script>", listed, StringComparison.Ordinal);
@@ -179,21 +180,22 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
 
         // act: release (button, then the confirmation page's button)
         Driver.Navigate().GoToUrl(console.BaseUrl + "/messages/" + keep);
-        Driver.FindElement(By.Id("release")).Click();
-        string confirmation = Driver.FindElement(By.TagName("h1")).Text;
+        console.Browser.Find(By.Id("release")).Click();
+        var confirm = console.Browser.Find(By.Id("release-confirm"));
+        string confirmation = console.Browser.Find(By.TagName("h1")).Text;
         bool stillQuarantinedBeforeConfirming = File.Exists(Path.Combine(console.Data, "quarantine", keep + ".eml"));
-        Driver.FindElement(By.Id("release-confirm")).Click();
-        string releasedNotice = Driver.FindElement(By.Id("notice")).Text;
-        string listAfterRelease = Driver.FindElement(By.TagName("main")).Text;
+        confirm.Click();
+        string releasedNotice = console.Browser.Find(By.Id("notice")).Text;
+        string listAfterRelease = console.Browser.Find(By.TagName("main")).Text;
 
         // delete: cancel once, then confirm
         Driver.Navigate().GoToUrl(console.BaseUrl + "/messages/" + junk);
-        Driver.FindElement(By.Id("delete")).Click();
-        Driver.FindElement(By.LinkText("Cancel")).Click();
+        console.Browser.Find(By.Id("delete")).Click();
+        console.Browser.Find(By.LinkText("Cancel")).Click();
         bool stillThereAfterCancel = File.Exists(Path.Combine(console.Data, "quarantine", junk + ".eml"));
-        Driver.FindElement(By.Id("delete")).Click();
-        Driver.FindElement(By.Id("delete-confirm")).Click();
-        string deletedNotice = Driver.FindElement(By.Id("notice")).Text;
+        console.Browser.Find(By.Id("delete")).Click();
+        console.Browser.Find(By.Id("delete-confirm")).Click();
+        string deletedNotice = console.Browser.Find(By.Id("notice")).Text;
 
         // assert
         Assert.Equal("Release this message?", confirmation);

@@ -40,6 +40,23 @@ public sealed class HeadlessChromium : IDisposable
 
     public ChromeDriver Driver { get; }
 
+    /// <summary>Finds an element, waiting up to 15 s for it (a click's navigation may still be loading).</summary>
+    public IWebElement Find(By by)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            try
+            {
+                return Driver.FindElement(by);
+            }
+            catch (Exception ex) when (ex is NoSuchElementException or StaleElementReferenceException && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+
     /// <summary>True when the page opened an alert/confirm/prompt dialog (a script ran).</summary>
     public bool HasDialog()
     {
