@@ -200,6 +200,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
             XclientAllowed = admitted.XclientAllowed,
             XforwardAllowed = _policy.XforwardHosts.Contains(admitted.Client.Address),
         };
+        session.Activity = EdgeTelemetry.StartSession(session);
         context.Properties[EdgeSession.PropertyKey] = session;
         context.Properties[EndpointListener.LocalEndPointKey] = admitted.Socket.LocalEndPoint!;
         context.Properties[EndpointListener.RemoteEndPointKey] = admitted.Client;
@@ -213,6 +214,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
         {
             _limiter.Release(session.LimiterKey);
             _metrics.SessionEnded();
+            EdgeTelemetry.EndSession(session);
             Log.SessionEnded(_logger, session.Id, session.ClientIp, session.Helo, session.Accepted, session.Rejected, session.LastResult, session.Tls?.Protocol);
         });
     }

@@ -30,6 +30,7 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
     {
         var session = EdgeSession.From(context);
         session.RecipientCount = 0;
+        session.TransactionStarted = DateTimeOffset.UtcNow;
         if (session.ClientUnavailable)
         {
             // SPF, iprev and block lists need the client's address; judging the XCLIENT host's instead would be wrong.

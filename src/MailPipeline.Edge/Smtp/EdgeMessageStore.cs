@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using MailPipeline.Core.Dns;
+using MailPipeline.Core.Telemetry;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
 using Microsoft.Extensions.Logging;
@@ -46,6 +48,14 @@ internal sealed class EdgeMessageStore : IMessageStore
     public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
     {
         var session = EdgeSession.From(context);
+        using var activity = EdgeTelemetry.StartMessage(session, transaction.From?.Host?.ToLowerInvariant() ?? string.Empty, transaction.To.Count);
+        var response = await SaveCoreAsync(session, transaction, buffer, cancellationToken).ConfigureAwait(false);
+        EdgeTelemetry.Replied(activity, response);
+        return response;
+    }
+
+    private async Task<SmtpResponse> SaveCoreAsync(EdgeSession session, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    {
         if (session.SizeExceeded)
         {
             session.SizeExceeded = false;
@@ -82,6 +92,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         await ResolveClientNameAsync(session, cancellationToken).ConfigureAwait(false);
 
         string id = _ids.NextId();
+        Activity.Current?.SetTag(TelemetryNames.MessageId, id);
         DateTimeOffset now = _time.GetUtcNow();
         var recipients = transaction.To.Select(Address).ToList();
         bool smtpUtf8 = session.MailParameters.ContainsKey("SMTPUTF8");
@@ -93,6 +104,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         deadline.CancelAfter(_options.StoreTimeout);
 
         MailEnvelope envelope;
+        using (EdgeTelemetry.Source.StartActivity("store"))
         try
         {
             // SmtpServer strips the CRLF before ".": it ends the message's last line (RFC 5321 4.1.1.4), so it is put back.
@@ -127,6 +139,7 @@ internal sealed class EdgeMessageStore : IMessageStore
             return Reject(session, "store-failed", 451, "4.3.0 Temporary failure storing the message, try again later");
         }
 
+        using (EdgeTelemetry.Source.StartActivity("publish", ActivityKind.Producer))
         try
         {
             await _publisher.PublishAsync(envelope, deadline.Token).ConfigureAwait(false);

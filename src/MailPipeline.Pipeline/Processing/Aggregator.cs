@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using MailPipeline.Core;
 using MailPipeline.Core.Authentication;
 using MailPipeline.Core.AuthenticationResults;
+using MailPipeline.Core.Telemetry;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
 using Microsoft.Extensions.Logging;
@@ -145,8 +147,19 @@ public sealed partial class Aggregator
         }
 
         int attempt = all.Max(s => s.Attempt);
+        using var activity = PipelineTelemetry.Source.StartActivity("aggregate");
+        activity?.SetTag(TelemetryNames.MessageId, id);
+        PipelineTelemetry.SetEnvelope(activity, envelope);
         var report = await _authenticator.AggregateAsync(spf.Result, dkim.Result, reputation.Result, dmarc.Result, attempt, cancellationToken).ConfigureAwait(false);
         report = report with { MessageId = id };
+        if (activity is not null)
+        {
+            activity.SetTag(TelemetryNames.Verdict, report.Action);
+            activity.SetTag(TelemetryNames.FromDomain, report.Dmarc?.Domain);
+            activity.SetTag("mailpipeline.dmarc.result", report.Dmarc?.Result.ToRfc8601() ?? "none");
+            activity.SetTag(TelemetryNames.Reasons, string.Join("; ", report.Reasons));
+        }
+
         if (report.Action == "retry")
         {
             // The aggregation's own DNS (DMARC evaluation) failed: run DMARC discovery (and any transient stage) again.
@@ -161,14 +174,15 @@ public sealed partial class Aggregator
         var action = report.Action == "deliver" ? RouteAction.Deliver : RouteAction.Quarantine;
         byte[] document = JsonSerializer.SerializeToUtf8Bytes(report, AuthenticationReport.JsonOptions);
         var creation = await _verdicts.TryCreateAsync(new StoredVerdict(id, action, document), cancellationToken).ConfigureAwait(false);
-        await RouteAsync(creation.Verdict, envelope, cancellationToken).ConfigureAwait(false);
+        string? headerMessageId = await RouteAsync(creation.Verdict, envelope, cancellationToken).ConfigureAwait(false);
         if (creation.Created)
         {
             var latency = (report.DecidedAt ?? _time.GetUtcNow()) - envelope.ReceivedAt;
             _metrics.MessageRouted(action, latency);
             _metrics.StageResult(StageNames.Dmarc, report.Dmarc?.Result.ToRfc8601() ?? "none");
-            Log.Routed(_logger, id, report.Action, report.Dmarc?.Domain, latency.TotalMilliseconds);
-            MessageRouted?.Invoke(this, new MessageRoutedEventArgs(envelope, action, report, latency));
+            var routed = new MessageRoutedEventArgs(envelope, action, report, latency) { HeaderMessageId = headerMessageId };
+            Log.Routed(_logger, id, routed.ToLogFields(), latency.TotalMilliseconds);
+            MessageRouted?.Invoke(this, routed);
         }
 
         return creation.Verdict;
@@ -191,8 +205,12 @@ public sealed partial class Aggregator
         await RouteAsync(verdict, envelope, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RouteAsync(StoredVerdict verdict, MailEnvelope envelope, CancellationToken cancellationToken)
+    /// <returns>The message's Message-ID header field (for the per-message log line), or null.</returns>
+    private async Task<string?> RouteAsync(StoredVerdict verdict, MailEnvelope envelope, CancellationToken cancellationToken)
     {
+        using var activity = PipelineTelemetry.Source.StartActivity("route " + (verdict.Action == RouteAction.Deliver ? "deliver" : "quarantine"));
+        activity?.SetTag(TelemetryNames.MessageId, verdict.MessageId);
+        activity?.SetTag(TelemetryNames.Verdict, verdict.Action == RouteAction.Deliver ? "deliver" : "quarantine");
         var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)
             ?? throw new JsonException($"The verdict of {verdict.MessageId} is empty.");
         byte[] raw;
@@ -207,6 +225,7 @@ public sealed partial class Aggregator
         byte[] final = ComposeFinalMessage(raw, _authenticator.AuthServId, report);
         using var content = new MemoryStream(final, writable: false);
         await _routed.RouteAsync(verdict.MessageId, verdict.Action, content, verdict.Document, cancellationToken).ConfigureAwait(false);
+        return HeaderFields.MessageId(raw);
     }
 
     /// <summary>
@@ -250,8 +269,8 @@ public sealed partial class Aggregator
     private async Task ScheduleRetryAsync(MailEnvelope envelope, string stage, int attempt, CancellationToken cancellationToken)
     {
         var delay = _options.RetryDelay(attempt);
-        _metrics.RetryScheduled();
-        Log.RetryScheduled(_logger, stage, attempt, delay.TotalSeconds);
+        _metrics.RetryScheduled(stage);
+        Log.RetryScheduled(_logger, envelope.MessageId, stage, attempt, delay.TotalSeconds);
         await _dispatcher.ScheduleAsync(new StageRequest(envelope, stage, attempt), _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
     }
 
@@ -263,11 +282,11 @@ public sealed partial class Aggregator
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 810, Level = LogLevel.Information, Message = "Message {MessageId} routed to {Action} (From {FromDomain}), {LatencyMs} ms after acceptance")]
-        public static partial void Routed(ILogger logger, string messageId, string action, string? fromDomain, double latencyMs);
+        [LoggerMessage(EventId = 810, Level = LogLevel.Information, Message = "{MessageId}: {Summary}, {LatencyMs} ms after acceptance")]
+        public static partial void Routed(ILogger logger, string messageId, string summary, double latencyMs);
 
-        [LoggerMessage(EventId = 811, Level = LogLevel.Information, Message = "Stage {Stage} retry {Attempt} scheduled in {DelaySeconds} s after a temporary error")]
-        public static partial void RetryScheduled(ILogger logger, string stage, int attempt, double delaySeconds);
+        [LoggerMessage(EventId = 811, Level = LogLevel.Information, Message = "Message {MessageId} stage {Stage} retry {Attempt} scheduled in {DelaySeconds} s after a temporary error")]
+        public static partial void RetryScheduled(ILogger logger, string messageId, string stage, int attempt, double delaySeconds);
 
         [LoggerMessage(EventId = 812, Level = LogLevel.Error, Message = "Message {MessageId} completed a stage but has no stored envelope")]
         public static partial void NoEnvelope(ILogger logger, string messageId);

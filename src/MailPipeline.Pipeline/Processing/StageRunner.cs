@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using MailPipeline.Core;
 using MailPipeline.Core.Authentication;
 using MailPipeline.Core.Dkim;
+using MailPipeline.Core.Telemetry;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
 using Microsoft.Extensions.Logging;
@@ -74,6 +76,7 @@ public sealed partial class StageRunner
     private async Task RunOneAsync(StageRequest request, CancellationToken cancellationToken)
     {
         var envelope = request.Envelope;
+        using var activity = PipelineTelemetry.StartStage(request);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["MessageId"] = envelope.MessageId, ["Stage"] = request.Stage });
         byte[]? existing = await _results.GetAsync(envelope.MessageId, request.Stage, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
@@ -84,13 +87,15 @@ public sealed partial class StageRunner
             // the aggregation itself asked for another try.
             if (header.Attempt >= request.Attempt)
             {
-                Log.Reused(_logger, request.Stage, header.Attempt);
+                Log.Reused(_logger, envelope.MessageId, request.Stage, header.Attempt);
+                activity?.SetTag("mailpipeline.reused", true);
                 await _dispatcher.CompletedAsync(new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient), cancellationToken).ConfigureAwait(false);
                 return;
             }
         }
 
-        var (document, transient, word) = await EvaluateAsync(request, cancellationToken).ConfigureAwait(false);
+        var (document, transient, word, cause) = await EvaluateAsync(request, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag(TelemetryNames.Result, word);
         await _results.PutAsync(envelope.MessageId, request.Stage, document, cancellationToken).ConfigureAwait(false);
         if (request.Stage != StageNames.Dmarc)
         {
@@ -101,13 +106,14 @@ public sealed partial class StageRunner
 
         if (transient)
         {
-            Log.TempError(_logger, request.Stage, request.Attempt);
+            Log.TempError(_logger, envelope.MessageId, request.Stage, request.Attempt, cause ?? "temporary error");
+            activity?.SetStatus(ActivityStatusCode.Error, cause);
         }
 
         await _dispatcher.CompletedAsync(new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<(byte[] Document, bool Transient, string Word)> EvaluateAsync(StageRequest request, CancellationToken cancellationToken)
+    private async Task<(byte[] Document, bool Transient, string Word, string? Cause)> EvaluateAsync(StageRequest request, CancellationToken cancellationToken)
     {
         var envelope = request.Envelope;
         switch (request.Stage)
@@ -115,7 +121,7 @@ public sealed partial class StageRunner
             case StageNames.Spf:
             {
                 var spf = await _authenticator.CheckSpfAsync(ToAuthenticationEnvelope(envelope), cancellationToken).ConfigureAwait(false);
-                return (Wrap(request, spf.IsTransient, spf), spf.IsTransient, spf.Result.ToRfc8601());
+                return (Wrap(request, spf.IsTransient, spf), spf.IsTransient, spf.Result.ToRfc8601(), spf.Reason);
             }
 
             case StageNames.Dkim:
@@ -123,7 +129,10 @@ public sealed partial class StageRunner
                 byte[] bytes = await ReadAllAsync(envelope, cancellationToken).ConfigureAwait(false);
                 var dkim = await _authenticator.CheckDkimAsync(RawMessage.Parse(bytes), cancellationToken).ConfigureAwait(false);
                 string word = dkim.Signatures.Count == 0 ? "none" : dkim.Signatures.Any(s => s.Result == AuthResult.Pass) ? "pass" : dkim.Signatures[0].Result.ToRfc8601();
-                return (Wrap(request, dkim.IsTransient, dkim), dkim.IsTransient, word);
+                string? cause = dkim.Arc.Result == AuthResult.TempError
+                    ? "ARC: " + dkim.Arc.Reason
+                    : dkim.Signatures.FirstOrDefault(s => s.Result == AuthResult.TempError) is { } failed ? $"DKIM d={failed.Domain} s={failed.Selector}: {failed.Reason}" : null;
+                return (Wrap(request, dkim.IsTransient, dkim), dkim.IsTransient, word, cause);
             }
 
             case StageNames.Reputation:
@@ -132,7 +141,10 @@ public sealed partial class StageRunner
                 string? fromDomain = _authenticator.ExtractFrom(header).Domain;
                 var reputation = await _authenticator.CheckReputationAsync(ToAuthenticationEnvelope(envelope), fromDomain, cancellationToken).ConfigureAwait(false);
                 string word = reputation.IsTransient ? "temperror" : reputation.Zones.Any(z => z.Blocking) ? "listed" : "clean";
-                return (Wrap(request, reputation.IsTransient, reputation), reputation.IsTransient, word);
+                string? cause = reputation.Iprev.Result == AuthResult.TempError
+                    ? "iprev: " + reputation.Iprev.Reason
+                    : reputation.Zones.FirstOrDefault(z => z.Status == "temperror" && z.Kind == "block") is { } zone ? $"{zone.Zone}: {zone.Error}" : null;
+                return (Wrap(request, reputation.IsTransient, reputation), reputation.IsTransient, word, cause);
             }
 
             default:
@@ -140,7 +152,7 @@ public sealed partial class StageRunner
                 byte[] header = await ReadHeaderAsync(envelope, cancellationToken).ConfigureAwait(false);
                 var dmarc = await _authenticator.DiscoverDmarcAsync(header, cancellationToken).ConfigureAwait(false);
                 string word = dmarc.IsTransient ? "temperror" : dmarc.FromDomain is null ? "permerror" : "discovered";
-                return (Wrap(request, dmarc.IsTransient, dmarc), dmarc.IsTransient, word);
+                return (Wrap(request, dmarc.IsTransient, dmarc), dmarc.IsTransient, word, dmarc.DnsError);
             }
         }
     }
@@ -183,10 +195,10 @@ public sealed partial class StageRunner
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 800, Level = LogLevel.Debug, Message = "Stage {Stage}: stored result of attempt {Attempt} reused")]
-        public static partial void Reused(ILogger logger, string stage, int attempt);
+        [LoggerMessage(EventId = 800, Level = LogLevel.Debug, Message = "Message {MessageId} stage {Stage}: stored result of attempt {Attempt} reused")]
+        public static partial void Reused(ILogger logger, string messageId, string stage, int attempt);
 
-        [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "Stage {Stage}: temporary error on attempt {Attempt}")]
-        public static partial void TempError(ILogger logger, string stage, int attempt);
+        [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "Message {MessageId} stage {Stage}: temporary error on attempt {Attempt}: {Cause}")]
+        public static partial void TempError(ILogger logger, string messageId, string stage, int attempt, string cause);
     }
 }
