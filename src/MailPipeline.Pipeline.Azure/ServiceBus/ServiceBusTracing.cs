@@ -5,9 +5,11 @@ using MailPipeline.Pipeline.Processing;
 namespace MailPipeline.Pipeline.Azure.ServiceBus;
 
 /// <summary>
-/// W3C trace context across Service Bus. The SDK stamps every message it sends with the current span's context
-/// (application property <c>Diagnostic-Id</c>, and <c>traceparent</c>/<c>tracestate</c> when its ActivitySource
-/// support is on); the receiving function reads it back here, so its work continues the edge's trace.
+/// W3C trace context across Service Bus. Every message we build carries the sending span's context in the
+/// application properties the SDK itself uses (<c>Diagnostic-Id</c> and <c>traceparent</c>, W3C form, plus
+/// <c>tracestate</c>): the SDK only stamps them when a listener subscribes to its own sources, and then skips a
+/// message that already has one, so ours is the parent either way. The receiving function reads it back here, so
+/// its work continues the edge's trace.
 /// </summary>
 public static class ServiceBusTracing
 {
@@ -17,6 +19,28 @@ public static class ServiceBusTracing
     /// <summary>The W3C property the SDK adds when its ActivitySource support is on.</summary>
     public const string TraceParentProperty = "traceparent";
 
+    /// <summary>The W3C <c>tracestate</c> property.</summary>
+    public const string TraceStateProperty = "tracestate";
+
+    /// <summary>Stamps the current span's context on a message about to be sent (nothing when no span is current).</summary>
+    /// <param name="message">The message.</param>
+    public static void Inject(ServiceBusMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (Activity.Current is not { IdFormat: ActivityIdFormat.W3C, Id: { } id } current)
+        {
+            return;
+        }
+
+        var properties = message.ApplicationProperties;
+        properties[DiagnosticIdProperty] = id;
+        properties[TraceParentProperty] = id;
+        if (current.TraceStateString is { Length: > 0 } state)
+        {
+            properties[TraceStateProperty] = state;
+        }
+    }
+
     /// <summary>The context a message carries; default when it carries none (or an unreadable one).</summary>
     /// <param name="message">The received message.</param>
     /// <returns>The producer's span context.</returns>
@@ -24,7 +48,7 @@ public static class ServiceBusTracing
     {
         ArgumentNullException.ThrowIfNull(message);
         var properties = message.ApplicationProperties;
-        string? state = properties.TryGetValue("tracestate", out var s) ? s as string : null;
+        string? state = properties.TryGetValue(TraceStateProperty, out var s) ? s as string : null;
         foreach (string key in (ReadOnlySpan<string>)[TraceParentProperty, DiagnosticIdProperty])
         {
             if (properties.TryGetValue(key, out var value) && value is string text && ActivityContext.TryParse(text, state, isRemote: true, out var context))

@@ -93,7 +93,7 @@ public sealed class ServeTelemetryTests(DnsServerFixture dns) : IAsyncLifetime
         // each stage's completion is a hop under that stage; the aggregation runs under one of them, the routing under it
         var completions = trace.Where(s => s.DisplayName == "check-completed process").ToList();
         Assert.Equal(4, completions.Count);
-        Assert.Equal(stages.Select(s => s.SpanId).Order(), completions.Select(c => c.ParentSpanId).Order());
+        Assert.Equal(stages.Select(s => s.SpanId.ToHexString()).Order(StringComparer.Ordinal), completions.Select(c => c.ParentSpanId.ToHexString()).Order(StringComparer.Ordinal));
         var aggregate = Single(trace, "aggregate");
         Assert.Contains(completions, c => c.SpanId == aggregate.ParentSpanId);
         Assert.Equal("deliver", aggregate.GetTagItem(TelemetryNames.Verdict));
