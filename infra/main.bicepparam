@@ -18,3 +18,4 @@ param edgeAdminSshPublicKey = readEnvironmentVariable('MAILPIPELINE_EDGE_SSH_PUB
 param edgeTlsCertificateName = readEnvironmentVariable('MAILPIPELINE_TLS_CERTIFICATE', '')
 param dqsKeySecretName = readEnvironmentVariable('MAILPIPELINE_DQS_KEY_SECRET', '')
 param operatorPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+param alertEmailAddress = readEnvironmentVariable('MAILPIPELINE_ALERT_EMAIL', '')

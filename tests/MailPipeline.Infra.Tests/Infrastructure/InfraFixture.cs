@@ -33,6 +33,7 @@ public sealed class InfraFixture : IAsyncLifetime
         param edgeTlsCertificateName = 'mx-mail-test'
         param dqsKeySecretName = 'spamhaus-dqs'
         param operatorPrincipalId = '11111111-2222-3333-4444-555555555555'
+        param alertEmailAddress = 'oncall@example.test'
         """;
 
     private string _folder = string.Empty;
@@ -69,6 +70,9 @@ public sealed class InfraFixture : IAsyncLifetime
 
     /// <summary>infra/storage.json.</summary>
     public static JsonObject StorageLayout => ReadJson("storage.json");
+
+    /// <summary>infra/workbook.json (the operations workbook, with resource id placeholders).</summary>
+    public static JsonObject Workbook => ReadJson("workbook.json");
 
     /// <summary>infra/app-settings.json.</summary>
     public static JsonObject AppSettingsCatalog => ReadJson("app-settings.json");
