@@ -46,7 +46,9 @@ public static class MailPipelineCommand
         var root = Build();
         // serve drains accepted mail on Ctrl-C: give actions time to finish before the process is ended.
         var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };
-        var parse = root.Parse(args);
+        // No response files: an argument such as "--mail-from @example.net" (RFC 7208 §4.3, no local part) is a value,
+        // never "read arguments from the file example.net".
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0)
         {
             foreach (var parseError in parse.Errors)

@@ -69,4 +69,42 @@ public sealed class SpfCommandTests(DnsServerFixture dns)
         Assert.StartsWith("spf=permerror", output, StringComparison.Ordinal);
         Assert.Contains("'moo': unknown mechanism", output, StringComparison.Ordinal);
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Spf_MailFromWithoutLocalPart_ChecksPostmasterAtTheDomain()
+    {
+        // act: RFC 7208 §4.3: "If the <sender> has no local-part, substitute the string "postmaster" for the local-part"
+        var (code, output, error) = await RunAsync("spf", "--ip", "192.0.2.25", "--helo", "mail.spf-cli.test", "--mail-from", "@spf-cli.test", "--resolver", dns.EndpointText, "--json");
+
+        // assert
+        Assert.True(code == MailPipelineCommand.Success, error);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal("pass", json.RootElement.GetProperty("result").GetString());
+        Assert.Equal("mailfrom", json.RootElement.GetProperty("identity").GetString());
+        Assert.Equal("postmaster@spf-cli.test", json.RootElement.GetProperty("sender").GetString());
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Spf_ConfigFile_AppliesItsDnsAndSpfSections()
+    {
+        // arrange
+        var config = Path.Combine(Path.GetTempPath(), $"mp-spf-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, """{ "Dns": { "QueryTimeout": "00:00:01" }, "Spf": { "ReceivingHost": "mx.receiver.test" } }""");
+        try
+        {
+            // act
+            var (code, output, _) = await RunAsync("spf", "--ip", "192.0.2.25", "--helo", "mail.spf-cli.test", "--mail-from", "alice@spf-cli.test", "--resolver", dns.EndpointText, "--config", config);
+            var (badCode, _, badError) = await RunAsync("spf", "--ip", "203.0.113.9", "--helo", "x.example", "--config", config + ".missing");
+
+            // assert
+            Assert.Equal(MailPipelineCommand.Success, code);
+            Assert.Contains("receiver=mx.receiver.test", output, StringComparison.Ordinal);
+            Assert.Equal(MailPipelineCommand.BadArguments, badCode);
+            Assert.Contains("does not exist", badError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
 }

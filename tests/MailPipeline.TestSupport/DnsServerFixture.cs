@@ -13,11 +13,27 @@ namespace MailPipeline.TestSupport;
 /// </summary>
 public sealed class DnsServerFixture : IAsyncLifetime
 {
+    private readonly bool _loadTestDataZones;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, string> _zones = new(StringComparer.OrdinalIgnoreCase);
     private string _root = string.Empty;
     private ExternalProcess? _knot;
     private int _serial = (int)(DateTimeOffset.UtcNow.ToUnixTimeSeconds() % 1_000_000_000);
+
+    /// <summary>Creates the fixture (xunit): it serves the test project's <c>TestData/dns/*.zone</c>.</summary>
+    public DnsServerFixture()
+        : this(loadTestDataZones: true)
+    {
+    }
+
+    private DnsServerFixture(bool loadTestDataZones)
+    {
+        _loadTestDataZones = loadTestDataZones;
+    }
+
+    /// <summary>A server holding only the zones added to it; call <see cref="InitializeAsync"/> (and <see cref="DisposeAsync"/>) yourself.</summary>
+    /// <returns>The server, not started.</returns>
+    public static DnsServerFixture Empty() => new(loadTestDataZones: false);
 
     /// <summary>The server's UDP/TCP endpoint.</summary>
     public IPEndPoint Endpoint { get; private set; } = new(IPAddress.Loopback, 0);
@@ -36,7 +52,7 @@ public sealed class DnsServerFixture : IAsyncLifetime
         Endpoint = new IPEndPoint(IPAddress.Loopback, FreePort.Next());
 
         var dataDir = Path.Combine(RepoPaths.TestData, "dns");
-        if (Directory.Exists(dataDir))
+        if (_loadTestDataZones && Directory.Exists(dataDir))
         {
             foreach (var file in Directory.GetFiles(dataDir, "*.zone"))
             {
@@ -56,7 +72,8 @@ public sealed class DnsServerFixture : IAsyncLifetime
 
     /// <summary>
     /// Adds or replaces a zone. <paramref name="zoneText"/> is zone-file text relative to
-    /// <paramref name="origin"/>; an SOA and NS are added when it has none. Returns once the server answers for it.
+    /// <paramref name="origin"/> (<c>.</c> for the root zone, which makes the server answer for every name);
+    /// an SOA and NS are added when it has none. Returns once the server answers for it.
     /// </summary>
     public async Task AddZoneAsync(string origin, string zoneText)
     {
@@ -65,7 +82,7 @@ public sealed class DnsServerFixture : IAsyncLifetime
         await _gate.WaitAsync();
         try
         {
-            origin = origin.TrimEnd('.');
+            origin = origin == "." ? string.Empty : origin.TrimEnd('.');
             var isNew = !_zones.ContainsKey(origin);
             WriteZone(origin, zoneText);
             if (isNew)
@@ -75,7 +92,7 @@ public sealed class DnsServerFixture : IAsyncLifetime
             }
             else
             {
-                await KnotcAsync("zone-reload", origin);
+                await KnotcAsync("zone-reload", origin + ".");
             }
 
             var serial = _serial;
@@ -115,16 +132,17 @@ public sealed class DnsServerFixture : IAsyncLifetime
     {
         var serial = Interlocked.Increment(ref _serial);
         var text = new StringBuilder();
+        var apex = origin.Length == 0 ? "root-servers.test" : origin;
         text.Append(CultureInfo.InvariantCulture, $"$ORIGIN {origin}.\n$TTL 60\n");
         if (!zoneText.Contains(" SOA ", StringComparison.OrdinalIgnoreCase) && !zoneText.Contains("\tSOA", StringComparison.OrdinalIgnoreCase))
         {
-            text.Append(CultureInfo.InvariantCulture, $"@ 60 IN SOA ns.{origin}. hostmaster.{origin}. {serial} 3600 600 86400 30\n");
-            text.Append(CultureInfo.InvariantCulture, $"@ 60 IN NS ns.{origin}.\n");
+            text.Append(CultureInfo.InvariantCulture, $"@ 60 IN SOA ns.{apex}. hostmaster.{apex}. {serial} 3600 600 86400 30\n");
+            text.Append(CultureInfo.InvariantCulture, $"@ 60 IN NS ns.{apex}.\n");
         }
 
         text.Append(zoneText.Replace("$SERIAL", serial.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
         text.Append('\n');
-        File.WriteAllText(Path.Combine(_root, "zones", origin + ".zone"), text.ToString());
+        File.WriteAllText(Path.Combine(_root, "zones", FileName(origin)), text.ToString());
         _zones[origin] = zoneText;
     }
 
@@ -148,7 +166,6 @@ public sealed class DnsServerFixture : IAsyncLifetime
             template:
               - id: default
                 storage: "{Path.Combine(_root, "zones")}"
-                file: "%s.zone"
                 semantic-checks: off
                 zonefile-sync: -1
                 zonefile-load: whole
@@ -158,11 +175,13 @@ public sealed class DnsServerFixture : IAsyncLifetime
             """);
         foreach (var origin in _zones.Keys)
         {
-            config.Append(CultureInfo.InvariantCulture, $"  - domain: {origin}.\n");
+            config.Append(CultureInfo.InvariantCulture, $"  - domain: {origin}.\n    file: \"{FileName(origin)}\"\n");
         }
 
         File.WriteAllText(ConfigPath, config.ToString());
     }
+
+    private static string FileName(string origin) => (origin.Length == 0 ? "root" : origin) + ".zone";
 
     private async Task KnotcAsync(params string[] arguments)
     {
@@ -197,7 +216,7 @@ public sealed class DnsServerFixture : IAsyncLifetime
         });
         try
         {
-            var response = await client.QueryAsync(origin, DnsClient.QueryType.SOA);
+            var response = await client.QueryAsync(origin.Length == 0 ? "." : origin, DnsClient.QueryType.SOA);
             var soa = response.Answers.SoaRecords().FirstOrDefault();
             return soa is null ? null : (int)soa.Serial;
         }

@@ -2,15 +2,19 @@ using System.CommandLine;
 using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using MailPipeline.Cli.Check;
 using MailPipeline.Core;
+using MailPipeline.Core.Authentication;
 using MailPipeline.Core.Spf;
 
 namespace MailPipeline.Cli.Commands;
 
 /// <summary>
-/// <c>mailpipeline spf --ip ADDR [--helo NAME] [--mail-from ADDR] [--resolver HOST:PORT] [--json]</c>: evaluates SPF
-/// (RFC 7208) for the MAIL FROM identity, or for the HELO identity when no <c>--mail-from</c> is given. Exit code 0
-/// whatever the SPF result; 2 for bad arguments.
+/// <c>mailpipeline spf --ip ADDR [--helo NAME] [--mail-from ADDR] [--resolver HOST:PORT] [--config FILE] [--json]</c>:
+/// evaluates SPF (RFC 7208) for the MAIL FROM identity, or for the HELO identity when no <c>--mail-from</c> is given.
+/// A MAIL FROM without a local part (<c>@example.net</c>) is checked as <c>postmaster@example.net</c> (§4.3).
+/// <c>--config</c> takes the <c>Dns</c> and <c>Spf</c> sections of the application configuration. Exit code 0
+/// whatever the SPF result; 2 for bad arguments or configuration.
 /// </summary>
 internal static class SpfCommand
 {
@@ -38,15 +42,20 @@ internal static class SpfCommand
         var helo = new Option<string?>("--helo") { Description = "The HELO/EHLO name the client gave.", HelpName = "NAME" };
         var mailFrom = new Option<string?>("--mail-from")
         {
-            Description = "The MAIL FROM reverse-path; \"\" or \"<>\" for a bounce (checks postmaster@HELO). Without it, the HELO identity is checked.",
+            Description = "The MAIL FROM reverse-path; \"\" or \"<>\" for a bounce (checks postmaster@HELO); @domain (no local part) checks postmaster@domain. Without it, the HELO identity is checked.",
             HelpName = "ADDR",
         };
         var resolver = CommonOptions.Resolver();
+        var config = new Option<string?>("--config")
+        {
+            Description = "A JSON file with the application's configuration; its Dns and Spf sections apply (other sections are checked and ignored).",
+            HelpName = "FILE",
+        };
         var json = CommonOptions.Json();
         var hostName = CommonOptions.HostName();
         var command = new Command("spf", "Evaluate SPF (RFC 7208) for a client IP, HELO name and MAIL FROM address.")
         {
-            ip, helo, mailFrom, resolver, json, hostName,
+            ip, helo, mailFrom, resolver, config, json, hostName,
         };
         command.Validators.Add(result =>
         {
@@ -63,9 +72,21 @@ internal static class SpfCommand
         });
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var dns = CommonOptions.CreateResolver(parse.GetValue(resolver));
-            string receiver = parse.GetValue(hostName) ?? Core.LocalHost.FullyQualifiedName;
-            var evaluator = new SpfEvaluator(dns, new SpfOptions { ReceivingHost = receiver });
+            MailAuthenticationOptions options;
+            try
+            {
+                // --hostname (or this host's name) is the receiver in Received-SPF and %{r}, over the file's Spf:ReceivingHost.
+                options = CheckConfiguration.Load(parse.GetValue(config), parse.GetValue(hostName));
+            }
+            catch (CheckConfigurationException ex)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"mailpipeline: {ex.Message}");
+                return MailPipelineCommand.BadArguments;
+            }
+
+            var dns = CommonOptions.CreateResolver(parse.GetValue(resolver), options.Dns);
+            var evaluator = new SpfEvaluator(dns, options.Spf);
+            string receiver = options.Spf.ReceivingHost ?? Core.LocalHost.FullyQualifiedName;
             var client = IPAddress.Parse(parse.GetValue(ip)!);
             var heloName = parse.GetValue(helo);
             var result = parse.GetResult(mailFrom) is not null

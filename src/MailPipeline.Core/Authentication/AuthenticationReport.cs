@@ -39,6 +39,15 @@ public sealed record AuthenticationReport
     /// <summary>Why the action was taken.</summary>
     public IReadOnlyList<string> Reasons { get; init; } = [];
 
+    /// <summary>
+    /// For <c>retry</c>: the checks whose temperror could change the action, to run again (<c>spf</c>, <c>dkim</c>,
+    /// <c>arc</c>, <c>iprev</c>, <c>reputation</c>, <c>dmarc</c>); null otherwise.
+    /// </summary>
+    public IReadOnlyList<string>? Retry { get; init; }
+
+    /// <summary>The ids of the verdict table rows that matched (README "The verdict table").</summary>
+    public IReadOnlyList<string> Rules { get; init; } = [];
+
     /// <summary>The complete <c>Authentication-Results:</c> header field (no CRLF).</summary>
     public string? AuthenticationResults { get; init; }
 

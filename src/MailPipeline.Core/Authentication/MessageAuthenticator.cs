@@ -139,7 +139,8 @@ public sealed partial class MessageAuthenticator
                     l.Meanings.Count == 0 ? null : string.Join("; ", l.Meanings),
                     l.Reason,
                     StatusWord(l.Status),
-                    l.Error))
+                    l.Error,
+                    l.CanChangeBlock))
                 .ToArray(),
             DnswlEntries = reputation.ToAuthMethodResults(),
             Iprev = new IprevSummary(reverse.Result, reverse.ValidatedName, reverse.Result == AuthResult.Pass ? null : reverse.Reason),
@@ -212,7 +213,7 @@ public sealed partial class MessageAuthenticator
         {
             using var dns = Budget();
             var evaluator = new DmarcEvaluator(dns, _options.Dmarc, _loggers.CreateLogger<DmarcEvaluator>());
-            dmarc = await evaluator.EvaluateAsync(dmarcStage.FromDomain, spf.PassDomain, dkim.PassingDomains.ToArray(), cancellationToken).ConfigureAwait(false);
+            dmarc = await evaluator.EvaluateAsync(dmarcStage.FromDomain, DmarcIdentifiers(spf, dkim), cancellationToken).ConfigureAwait(false);
         }
 
         var entries = new List<AuthMethodResult> { reputation.IprevEntry, spf.Entry };
@@ -227,7 +228,7 @@ public sealed partial class MessageAuthenticator
             Spf = spf.Entry,
             Dkim = dkim.Entries,
             Arc = dkim.ArcEntry,
-            ArcSealerDomains = dkim.Arc.Result == AuthResult.Pass && dkim.Arc.Sealer is not null ? [dkim.Arc.Sealer] : [],
+            ArcSealerDomains = dkim.Arc.Sealer is not null ? [dkim.Arc.Sealer] : [],
             Iprev = reputation.IprevEntry,
             Reputation = ReputationListings(reputation),
             Attempt = attempt,
@@ -245,6 +246,8 @@ public sealed partial class MessageAuthenticator
                 .ToArray(),
             Action = verdict.ActionWord,
             Reasons = verdict.Reasons,
+            Retry = verdict.Action == VerdictAction.Retry ? verdict.Waiting.Select(CheckName).ToArray() : null,
+            Rules = verdict.Rules,
             AuthenticationResults = _composer.Compose(entries),
             ReceivedSpf = spf.ReceivedSpf,
             DecidedAt = _time.GetUtcNow(),
@@ -281,19 +284,16 @@ public sealed partial class MessageAuthenticator
     /// <summary>
     /// The block-list answers as the verdict policy sees them. A listing blocks only when the reputation stage
     /// decided the message is blocked (so an allow-list listing that overrides blocks, and a block threshold
-    /// reached by the score, are honoured); a block list that could not answer counts as a temporary error.
+    /// reached by the score, are honoured). A list that could not answer is a temporary error that blocks (the
+    /// verdict waits for it) only when its answer could change whether the message is blocked; an allow list's too.
     /// </summary>
     private static ReputationListing[] ReputationListings(ReputationStageResult reputation)
     {
         var listings = reputation.Zones
-            .Where(z => z.Kind == "block")
-            .Select(z => new ReputationListing(
-                z.Zone,
-                z.Listed,
-                z.Status == "temperror" || (reputation.Blocked && z.Blocking),
-                z.Codes,
-                z.Meaning,
-                z.Status == "temperror"))
+            .Where(z => z.Kind == "block" || (z.Status == "temperror" && z.CanChangeBlock))
+            .Select(z => z.Status == "temperror"
+                ? new ReputationListing(z.Zone, Listed: false, Blocking: z.CanChangeBlock, z.Codes, z.Meaning, TempError: true)
+                : new ReputationListing(z.Zone, z.Listed, reputation.Blocked && z.Blocking, z.Codes, z.Meaning))
             .ToList();
         if (reputation.Blocked && !listings.Any(l => l.Listed && l.Blocking))
         {
@@ -308,6 +308,17 @@ public sealed partial class MessageAuthenticator
 
         return [.. listings];
     }
+
+    /// <summary>DMARC's identifiers: the passing ones and those whose check ended in temperror (which may still align).</summary>
+    private static DmarcIdentifiers DmarcIdentifiers(SpfStageResult spf, DkimStageResult dkim) => new()
+    {
+        SpfPassDomain = spf.PassDomain,
+        PassingDkimDomains = dkim.PassingDomains.ToArray(),
+        SpfTempErrorDomain = spf is { Result: AuthResult.TempError, Identity: "mailfrom" } ? spf.Domain : null,
+        TempErrorDkimDomains = dkim.Signatures.Where(s => s.Result == AuthResult.TempError && s.Domain is not null).Select(s => s.Domain!).ToArray(),
+    };
+
+    private static string CheckName(VerdictCheck check) => check.ToString().ToLowerInvariant();
 
     private BudgetedDnsResolver Budget() => new(_resolver, _options.Dns.MessageBudget, _time);
 

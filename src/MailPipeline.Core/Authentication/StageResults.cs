@@ -30,7 +30,7 @@ public sealed record SpfStageResult
     /// <summary>The domain that passed SPF, for DMARC alignment; null unless the result is pass.</summary>
     public string? PassDomain => Result == AuthResult.Pass ? Domain : null;
 
-    /// <summary>True when the stage should run again later.</summary>
+    /// <summary>True when SPF ended in temperror (informational: the verdict policy decides whether to wait for it).</summary>
     public bool IsTransient => Result == AuthResult.TempError;
 }
 
@@ -52,7 +52,7 @@ public sealed record DkimStageResult
     /// <summary>The d= of every passing signature, for DMARC alignment.</summary>
     public IEnumerable<string> PassingDomains => Signatures.Where(s => s.Result == AuthResult.Pass && s.Domain is not null).Select(s => s.Domain!);
 
-    /// <summary>True when a signature or the ARC chain hit a temporary error.</summary>
+    /// <summary>True when a signature or the ARC chain hit a temporary error (informational: the verdict policy decides whether to wait for it).</summary>
     public bool IsTransient => Arc.Result == AuthResult.TempError || Signatures.Any(s => s.Result == AuthResult.TempError);
 }
 
@@ -96,8 +96,8 @@ public sealed record ReputationStageResult
     public bool Blocked { get; init; }
 
     /// <summary>
-    /// True when iprev or a block list hit a temporary error. (A list that could not be asked is not "not
-    /// listed": <see cref="ReputationZoneSummary.Blocking"/> is only set for listings, so it cannot tell.)
+    /// True when iprev or a block list hit a temporary error. Informational: whether the message waits for it is the
+    /// verdict policy's decision (<see cref="ReputationZoneSummary.CanChangeBlock"/>, the iprev rule).
     /// </summary>
     public bool IsTransient => Iprev.Result == AuthResult.TempError || Zones.Any(z => z.Status == "temperror" && z.Kind == "block");
 }
@@ -113,6 +113,7 @@ public sealed record ReputationStageResult
 /// <param name="Reason">The list's TXT reason, if listed.</param>
 /// <param name="Status"><c>listed</c>, <c>not-listed</c>, <c>temperror</c> or <c>error</c>.</param>
 /// <param name="Error">The error, if any.</param>
+/// <param name="CanChangeBlock">For a failed lookup: whether its answer could change whether the message is blocked (the verdict waits only for those).</param>
 public sealed record ReputationZoneSummary(
     string Zone,
     string Kind,
@@ -123,7 +124,8 @@ public sealed record ReputationZoneSummary(
     string? Meaning,
     string? Reason,
     string Status,
-    string? Error);
+    string? Error,
+    bool CanChangeBlock = false);
 
 /// <summary>The iprev outcome.</summary>
 /// <param name="Result">pass, fail, temperror or permerror.</param>
@@ -152,6 +154,6 @@ public sealed record DmarcStageResult
     /// <summary>The DNS error that stopped discovery, if any.</summary>
     public string? DnsError { get; init; }
 
-    /// <summary>True when discovery hit a DNS error and should run again.</summary>
+    /// <summary>True when discovery hit a DNS error (informational: the aggregation evaluates DMARC again and the verdict policy decides).</summary>
     public bool IsTransient => DnsError is not null;
 }

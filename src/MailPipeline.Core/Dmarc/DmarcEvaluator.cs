@@ -53,10 +53,26 @@ public sealed partial class DmarcEvaluator
     /// <param name="passingDkimDomains">The <c>d=</c> of every DKIM signature that passed.</param>
     /// <param name="cancellationToken">Cancels the evaluation.</param>
     /// <returns>The result.</returns>
-    public async Task<DmarcResult> EvaluateAsync(string fromDomain, string? spfPassDomain, IReadOnlyList<string> passingDkimDomains, CancellationToken cancellationToken = default)
+    public Task<DmarcResult> EvaluateAsync(string fromDomain, string? spfPassDomain, IReadOnlyList<string> passingDkimDomains, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(passingDkimDomains);
-        var result = await EvaluateCoreAsync(fromDomain, spfPassDomain, passingDkimDomains, cancellationToken).ConfigureAwait(false);
+        return EvaluateAsync(fromDomain, new DmarcIdentifiers { SpfPassDomain = spfPassDomain, PassingDkimDomains = passingDkimDomains }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Evaluates DMARC for an Author Domain with what is known (RFC 9989 §5.3.4–§5.3.6): a pass through any aligned
+    /// identifier is a pass whatever else failed; a failed DNS query, or an SPF/DKIM temperror for an identifier that
+    /// may align, makes the result <c>temperror</c> only while a pass (or no policy at all) is still possible, and
+    /// <see cref="DmarcResult.PossibleOutcomes"/> says what it may turn out to be.
+    /// </summary>
+    /// <param name="fromDomain">The RFC5322.From domain (U-labels or A-labels).</param>
+    /// <param name="identifiers">The authenticated identifiers, and those whose check ended in temperror.</param>
+    /// <param name="cancellationToken">Cancels the evaluation.</param>
+    /// <returns>The result.</returns>
+    public async Task<DmarcResult> EvaluateAsync(string fromDomain, DmarcIdentifiers identifiers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifiers);
+        var result = await EvaluateCoreAsync(fromDomain, identifiers, cancellationToken).ConfigureAwait(false);
         LogResult(result);
         return result;
     }
@@ -81,7 +97,7 @@ public sealed partial class DmarcEvaluator
         }
     }
 
-    private async Task<DmarcResult> EvaluateCoreAsync(string fromDomain, string? spfPassDomain, IReadOnlyList<string> passingDkimDomains, CancellationToken cancellationToken)
+    private async Task<DmarcResult> EvaluateCoreAsync(string fromDomain, DmarcIdentifiers ids, CancellationToken cancellationToken)
     {
         if (!DomainNames.TryNormalize(fromDomain, out var author))
         {
@@ -89,179 +105,165 @@ public sealed partial class DmarcEvaluator
         }
 
         var lookup = new DmarcPolicyLookup(_resolver, _options);
+        var evaluation = new Evaluation(this, lookup, author, cancellationToken);
 
-        // 1. Policy discovery (§4.10.1): the Author Domain, then its Organizational Domain or PSD.
-        var discovery = await DiscoverAsync(lookup, author, cancellationToken).ConfigureAwait(false);
-        if (discovery.Error is { } error)
+        // 1. Policy discovery (§4.10.1): the Author Domain, then its Organizational Domain or PSD. Each world is one
+        //    way the DNS may have answered (one, unless a query failed); the first takes every failed query as "no record".
+        var worlds = await DiscoverAsync(lookup, author, cancellationToken).ConfigureAwait(false);
+
+        // 2. Per world: the record's usability, identifier alignment (§4.10.2) and the policy that applies on fail.
+        var outcomes = new List<(PolicyWorld World, WorldOutcome Outcome)>();
+        foreach (var world in worlds)
         {
-            return new DmarcResult { Result = AuthResult.TempError, FromDomain = author, Reason = error };
+            outcomes.Add((world, await evaluation.EvaluateWorldAsync(world, ids).ConfigureAwait(false)));
         }
 
-        if (discovery.Record is not { } record)
+        var possible = outcomes.SelectMany(o => o.Outcome.Outcomes).Distinct().ToList();
+        var (primary, first) = outcomes[0];
+        var undecided = possible.Count == 1 ? DmarcUndecidedBy.Nothing
+            : (lookup.Failures.Any() || evaluation.ProbeError is not null ? DmarcUndecidedBy.Dns : DmarcUndecidedBy.Nothing)
+              | (outcomes.Any(o => o.Outcome.PendingSpf) ? DmarcUndecidedBy.Spf : DmarcUndecidedBy.Nothing)
+              | (outcomes.Any(o => o.Outcome.PendingDkim) ? DmarcUndecidedBy.Dkim : DmarcUndecidedBy.Nothing);
+        var known = new DmarcResult
         {
-            return new DmarcResult { Result = AuthResult.None, FromDomain = author, Reason = discovery.Note ?? "no DMARC policy record" };
-        }
+            Result = AuthResult.TempError,
+            FromDomain = author,
+            PolicyDomain = primary.PolicyDomain,
+            OrganizationalDomain = evaluation.AuthorOrganizationalDomain ?? primary.OrganizationalDomain,
+            Record = primary.Record,
+        };
 
-        // §4.10.1: an invalid p, sp or np means p=none with a valid rua, and no DMARC processing without one.
-        var usable = !record.HasInvalidPolicy || record.HasValidAggregateReportUri;
-        if (!usable)
+        if (possible.All(o => o.Result == AuthResult.None))
         {
             return new DmarcResult
             {
                 Result = AuthResult.None,
                 FromDomain = author,
-                PolicyDomain = discovery.PolicyDomain,
-                Record = record,
-                Reason = "invalid policy tag and no rua: DMARC not applied",
+                PolicyDomain = primary.PolicyDomain,
+                Record = primary.Record,
+                Reason = first.Note ?? primary.Note ?? "no DMARC policy record",
             };
         }
 
-        // 2. Identifier alignment (§4.10.2), SPF then DKIM; any aligned identifier passes.
-        var orgCache = new Dictionary<string, (string? Org, string? Error)>(StringComparer.Ordinal);
-        if (discovery.OrganizationalDomain is { } knownOrg)
+        if (possible.All(o => o.Result == AuthResult.Pass))
         {
-            orgCache[author] = (knownOrg, null);
-        }
-
-        string? alignmentError = null;
-        var spfAligned = false;
-        if (spfPassDomain is not null && DomainNames.TryNormalize(spfPassDomain, out var spfDomain))
-        {
-            (spfAligned, var spfError) = await AlignedAsync(lookup, orgCache, author, spfDomain, record.SpfAlignment, cancellationToken).ConfigureAwait(false);
-            alignmentError ??= spfError;
-        }
-
-        string? alignedDkim = null;
-        foreach (var d in passingDkimDomains)
-        {
-            if (alignedDkim is not null)
-            {
-                break;
-            }
-
-            if (d is not null && DomainNames.TryNormalize(d, out var dkimDomain))
-            {
-                var (aligned, dkimError) = await AlignedAsync(lookup, orgCache, author, dkimDomain, record.DkimAlignment, cancellationToken).ConfigureAwait(false);
-                alignmentError ??= dkimError;
-                if (aligned)
-                {
-                    alignedDkim = dkimDomain;
-                }
-            }
-        }
-
-        var org = orgCache.TryGetValue(author, out var o) ? o.Org : discovery.OrganizationalDomain;
-        if (spfAligned || alignedDkim is not null)
-        {
-            var (passPolicy, passSource) = record.HasInvalidPolicy ? (DmarcPolicy.None, DmarcPolicySource.P) : SelectPolicy(record, discovery, author, org, exists: true);
-            return new DmarcResult
+            return known with
             {
                 Result = AuthResult.Pass,
-                FromDomain = author,
-                PolicyDomain = discovery.PolicyDomain,
-                OrganizationalDomain = org,
-                Record = record,
-                Policy = passPolicy,
-                PolicySource = passSource,
-                SpfAligned = spfAligned,
-                AlignedDkimDomain = alignedDkim,
+                Policy = first.PassPolicy?.Policy,
+                PolicySource = first.PassPolicy?.Source,
+                SpfAligned = first.SpfAligned,
+                AlignedDkimDomain = first.AlignedDkimDomain,
             };
         }
 
-        if (alignmentError is not null)
+        if (possible.All(o => o.Result == AuthResult.Fail))
         {
-            return new DmarcResult { Result = AuthResult.TempError, FromDomain = author, PolicyDomain = discovery.PolicyDomain, Record = record, Reason = alignmentError };
-        }
-
-        // 3. Fail: the policy that applies (p, sp or np), lowered one step by t=y.
-        var exists = true;
-        if (!record.HasInvalidPolicy && record.NonExistentSubdomainPolicy is not null && !author.Equals(discovery.PolicyDomain, StringComparison.Ordinal))
-        {
-            var probe = await _resolver.QueryAsync(author, DnsRecordType.A, cancellationToken).ConfigureAwait(false);
-            if (probe.IsTransientError)
+            // No aligned pass is possible: the mechanism failed (§5.3.5). Only the policy may be open (a failed
+            // existence query between sp and np, or a record a failed query may hide), which the verdict weighs.
+            var policyKnown = possible.Count == 1 && first.FailPolicy is not null;
+            return known with
             {
-                return new DmarcResult { Result = AuthResult.TempError, FromDomain = author, PolicyDomain = discovery.PolicyDomain, Record = record, Reason = $"DNS {probe.Status} for {author} A" };
-            }
-
-            exists = probe.Status != DnsStatus.NameError;
+                Result = AuthResult.Fail,
+                Policy = policyKnown ? first.FailPolicy!.Value.Policy : null,
+                PolicySource = policyKnown ? first.FailPolicy!.Value.Source : null,
+                Disposition = policyKnown ? possible[0].Disposition!.Value : DmarcPolicy.None,
+                Reason = policyKnown
+                    ? (primary.Record?.HasInvalidPolicy == true ? "invalid policy tag with rua: treated as p=none" : null)
+                    : $"policy undetermined ({string.Join(" or ", possible.Select(o => o.Disposition?.ToWord() ?? "unknown"))}): {evaluation.DnsErrors()}",
+                PossibleOutcomes = possible,
+                UndecidedBy = undecided,
+            };
         }
 
-        var (policy, source) = record.HasInvalidPolicy ? (DmarcPolicy.None, DmarcPolicySource.P) : SelectPolicy(record, discovery, author, org, exists);
-        var disposition = record.Testing ? Lower(policy) : policy;
-        return new DmarcResult
+        // 3. Open: a pass (or no policy) and a fail are both still possible (§5.3.6: no pass or fail can be concluded).
+        return known with
         {
-            Result = AuthResult.Fail,
-            FromDomain = author,
-            PolicyDomain = discovery.PolicyDomain,
-            OrganizationalDomain = org,
-            Record = record,
-            Policy = policy,
-            PolicySource = source,
-            Disposition = disposition,
-            Reason = record.HasInvalidPolicy ? "invalid policy tag with rua: treated as p=none" : null,
+            Policy = primary.Record is not null ? first.FailPolicy?.Policy : null,
+            PolicySource = primary.Record is not null ? first.FailPolicy?.Source : null,
+            Reason = evaluation.TempErrorReason(outcomes.Any(o => o.Outcome.PendingSpf), outcomes.Any(o => o.Outcome.PendingDkim), ids),
+            PossibleOutcomes = possible,
+            UndecidedBy = undecided,
         };
     }
 
-    private async Task<Discovery> DiscoverAsync(DmarcPolicyLookup lookup, string author, CancellationToken cancellationToken)
+    /// <summary>The policy worlds of §4.10.1: the Author Domain's own record, else the Organizational Domain's or the PSD's.</summary>
+    private async Task<List<PolicyWorld>> DiscoverAsync(DmarcPolicyLookup lookup, string author, CancellationToken cancellationToken)
     {
         var own = await lookup.GetRecordAsync(author, cancellationToken).ConfigureAwait(false);
-        if (own.Error is { } error)
-        {
-            return new Discovery(null, null, null, error, null);
-        }
-
         if (own.Record is { } ownRecord)
         {
             // The record at the Author Domain applies; the Organizational Domain is found lazily if alignment needs it.
-            string? org = ownRecord.Psd is DmarcPsdFlag.No or DmarcPsdFlag.Yes ? author : null;
-            return new Discovery(ownRecord, author, org, null, null);
+            string? ownOrg = ownRecord.Psd is DmarcPsdFlag.No or DmarcPsdFlag.Yes ? author : null;
+            return [new PolicyWorld(ownRecord, false, author, ownOrg, null)];
         }
 
+        var worlds = new List<PolicyWorld>();
         if (_options.OrganizationalDomainSource == OrganizationalDomainSource.PublicSuffixList)
         {
             var pslOrg = lookup.PublicSuffixOrganizationalDomain(author);
             if (pslOrg.Equals(author, StringComparison.Ordinal))
             {
-                return new Discovery(null, null, pslOrg, null, own.Note);
+                worlds.Add(new PolicyWorld(null, false, null, pslOrg, own.Note));
             }
-
-            var orgLookup = await lookup.GetRecordAsync(pslOrg, cancellationToken).ConfigureAwait(false);
-            return orgLookup.Error is { } orgError
-                ? new Discovery(null, null, null, orgError, null)
-                : new Discovery(orgLookup.Record, orgLookup.Record is null ? null : pslOrg, pslOrg, null, orgLookup.Note ?? own.Note);
-        }
-
-        // The tree walk from the parent (or from the last seven labels of a long name).
-        var walk = await lookup.WalkAsync(author, includeStart: false, cancellationToken).ConfigureAwait(false);
-        if (walk.Error is { } walkError)
-        {
-            return new Discovery(null, null, null, walkError, null);
-        }
-
-        var fallback = _options.OrganizationalDomainSource == OrganizationalDomainSource.TreeWalkThenPublicSuffixList
-            ? lookup.PublicSuffixOrganizationalDomain(author)
-            : null;
-        var organizational = new DmarcPolicyLookup.TreeWalk(author, walk.Records, null).OrganizationalDomain(fallback);
-        foreach (var (domain, record) in walk.Records)
-        {
-            if (domain.Equals(organizational, StringComparison.Ordinal))
+            else
             {
-                return new Discovery(record, domain, organizational, null, null);
+                var orgLookup = await lookup.GetRecordAsync(pslOrg, cancellationToken).ConfigureAwait(false);
+                worlds.Add(new PolicyWorld(orgLookup.Record, false, orgLookup.Record is null ? null : pslOrg, pslOrg, orgLookup.Note ?? own.Note));
+                if (orgLookup.Error is not null)
+                {
+                    worlds.Add(new PolicyWorld(null, true, pslOrg, pslOrg, null));
+                }
+            }
+        }
+        else
+        {
+            // The tree walk from the parent (or from the last seven labels of a long name).
+            var walk = await lookup.WalkAsync(author, includeStart: false, cancellationToken).ConfigureAwait(false);
+            var fallback = _options.OrganizationalDomainSource == OrganizationalDomainSource.TreeWalkThenPublicSuffixList
+                ? lookup.PublicSuffixOrganizationalDomain(author)
+                : null;
+            var walkWorlds = walk.Worlds(fallback);
+            if (walkWorlds is null)
+            {
+                worlds.Add(new PolicyWorld(null, false, null, author, own.Note));
+                worlds.Add(new PolicyWorld(null, true, null, author, null));
+            }
+            else
+            {
+                foreach (var w in walkWorlds)
+                {
+                    var applied = w.OrganizationalRecord ?? w.PublicSuffixRecord;
+                    worlds.Add(applied is null
+                        ? new PolicyWorld(null, false, null, w.OrganizationalDomain, own.Note)
+                        : new PolicyWorld(applied.Record, !applied.IsKnown, applied.Domain, w.OrganizationalDomain, null));
+                }
             }
         }
 
-        if (walk.PublicSuffixRecord is { } psd)
+        if (own.Error is not null)
         {
-            return new Discovery(psd.Record, psd.Domain, organizational, null, null);
+            // The Author Domain's own record may exist behind the failed query: its policy would apply.
+            worlds.Add(new PolicyWorld(null, true, author, null, null));
         }
 
-        return new Discovery(null, null, organizational, null, own.Note);
+        return worlds;
     }
 
-    private static (DmarcPolicy Policy, DmarcPolicySource Source) SelectPolicy(DmarcRecord record, Discovery discovery, string author, string? org, bool exists)
+    /// <summary>
+    /// The policy for a failing message under a record (§4.10.1): <c>p</c> when the record is the Author Domain's;
+    /// otherwise (the record of the Organizational Domain or of the PSD above it) <c>sp</c> for an Author Domain that
+    /// exists and <c>np</c> for one that does not (NXDOMAIN, RFC 8020), <c>np</c> falling back to <c>sp</c> and both to <c>p</c>.
+    /// </summary>
+    internal static (DmarcPolicy Policy, DmarcPolicySource Source) SelectPolicy(DmarcRecord record, string? policyDomain, string author, bool exists)
     {
+        if (record.HasInvalidPolicy)
+        {
+            return (DmarcPolicy.None, DmarcPolicySource.P); // with a valid rua: "as if p=none" (§4.10.1)
+        }
+
         var p = record.Policy ?? DmarcPolicy.None;
-        if (author.Equals(discovery.PolicyDomain, StringComparison.Ordinal))
+        if (author.Equals(policyDomain, StringComparison.Ordinal))
         {
             return (p, DmarcPolicySource.P);
         }
@@ -271,64 +273,7 @@ public sealed partial class DmarcEvaluator
             return (np, DmarcPolicySource.Np);
         }
 
-        // A PSD record applied to the Organizational Domain itself: sp is for subdomains of it, so p applies.
-        var isOrgItself = org is not null && author.Equals(org, StringComparison.Ordinal);
-        if (!isOrgItself && record.SubdomainPolicy is { } sp)
-        {
-            return (sp, DmarcPolicySource.Sp);
-        }
-
-        return (p, DmarcPolicySource.P);
-    }
-
-    private static async Task<(bool Aligned, string? Error)> AlignedAsync(
-        DmarcPolicyLookup lookup,
-        Dictionary<string, (string? Org, string? Error)> orgCache,
-        string author,
-        string identifier,
-        DmarcAlignmentMode mode,
-        CancellationToken cancellationToken)
-    {
-        if (author.Equals(identifier, StringComparison.Ordinal))
-        {
-            return (true, null);
-        }
-
-        if (mode == DmarcAlignmentMode.Strict)
-        {
-            return (false, null);
-        }
-
-        var authorOrg = await OrgAsync(lookup, orgCache, author, cancellationToken).ConfigureAwait(false);
-        if (authorOrg.Error is not null)
-        {
-            return (false, authorOrg.Error);
-        }
-
-        // The identifier's Organizational Domain is the identifier or one of its ancestors, so it can
-        // only equal the author's when the identifier lies at or below that domain: no walk needed otherwise.
-        if (!DomainNames.IsAtOrBelow(identifier, authorOrg.Org!))
-        {
-            return (false, null);
-        }
-
-        var idOrg = await OrgAsync(lookup, orgCache, identifier, cancellationToken).ConfigureAwait(false);
-        return idOrg.Error is not null ? (false, idOrg.Error) : (idOrg.Org == authorOrg.Org, null);
-    }
-
-    private static async Task<(string? Org, string? Error)> OrgAsync(
-        DmarcPolicyLookup lookup,
-        Dictionary<string, (string? Org, string? Error)> orgCache,
-        string domain,
-        CancellationToken cancellationToken)
-    {
-        if (!orgCache.TryGetValue(domain, out var org))
-        {
-            org = await lookup.GetOrganizationalDomainAsync(domain, cancellationToken).ConfigureAwait(false);
-            orgCache[domain] = org;
-        }
-
-        return org;
+        return record.SubdomainPolicy is { } sp ? (sp, DmarcPolicySource.Sp) : (p, DmarcPolicySource.P);
     }
 
     private static DmarcPolicy Lower(DmarcPolicy policy) => policy switch
@@ -348,5 +293,24 @@ public sealed partial class DmarcEvaluator
         return text.Length > 100 ? clean + "..." : clean;
     }
 
-    private sealed record Discovery(DmarcRecord? Record, string? PolicyDomain, string? OrganizationalDomain, string? Error, string? Note);
+    /// <summary>One way policy discovery may have gone: the record that applies (none, known, or hidden by a failed query).</summary>
+    private sealed record PolicyWorld(DmarcRecord? Record, bool Hypothetical, string? PolicyDomain, string? OrganizationalDomain, string? Note);
+
+    /// <summary>What one policy world gives the message.</summary>
+    private sealed record WorldOutcome(IReadOnlyList<DmarcOutcome> Outcomes)
+    {
+        public string? Note { get; init; }
+
+        public bool SpfAligned { get; init; }
+
+        public string? AlignedDkimDomain { get; init; }
+
+        public (DmarcPolicy Policy, DmarcPolicySource Source)? PassPolicy { get; init; }
+
+        public (DmarcPolicy Policy, DmarcPolicySource Source)? FailPolicy { get; init; }
+
+        public bool PendingSpf { get; init; }
+
+        public bool PendingDkim { get; init; }
+    }
 }

@@ -3,6 +3,8 @@ namespace MailPipeline.Core.Dmarc;
 /// <summary>The outcome of DMARC validation for one message (RFC 9989 §5.3).</summary>
 public sealed record DmarcResult
 {
+    private readonly IReadOnlyList<DmarcOutcome>? _possibleOutcomes;
+
     /// <summary><c>pass</c>, <c>fail</c>, <c>none</c> (no policy record), <c>temperror</c> (DNS), <c>permerror</c> (no usable Author Domain).</summary>
     public required AuthResult Result { get; init; }
 
@@ -45,6 +47,26 @@ public sealed record DmarcResult
 
     /// <summary>True when the result is a permerror because the message has no single valid RFC5322.From domain.</summary>
     public bool IsFromError { get; init; }
+
+    /// <summary>
+    /// Every outcome still possible: one for a definite result; several when a failed DNS query, or an SPF or DKIM
+    /// temperror for an identifier that may align, leaves it open (then <see cref="Result"/> is <c>temperror</c>, or
+    /// <c>fail</c> when only the policy is open). The verdict policy waits only when these lead to different actions.
+    /// </summary>
+    public IReadOnlyList<DmarcOutcome> PossibleOutcomes
+    {
+        get => _possibleOutcomes ?? Result switch
+        {
+            AuthResult.Pass => [DmarcOutcome.Pass],
+            AuthResult.Fail => [new DmarcOutcome(AuthResult.Fail, Disposition)],
+            AuthResult.TempError => [DmarcOutcome.Pass, DmarcOutcome.None, DmarcOutcome.FailUnknownPolicy],
+            _ => [DmarcOutcome.None],
+        };
+        init => _possibleOutcomes = value;
+    }
+
+    /// <summary>What keeps the result open, when <see cref="PossibleOutcomes"/> has more than one outcome.</summary>
+    public DmarcUndecidedBy UndecidedBy { get; init; }
 
     /// <summary>A permerror for a message without exactly one usable From domain.</summary>
     /// <param name="reason">Why.</param>

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using DnsClient;
 using DnsClient.Protocol;
 using Microsoft.Extensions.Options;
@@ -6,12 +8,18 @@ using Microsoft.Extensions.Options;
 namespace MailPipeline.Core.Dns;
 
 /// <summary>
-/// <see cref="IDnsResolver"/> over DnsClient against a real recursive (or, in tests, authoritative) server.
-/// DNS errors are reported, never thrown; only the caller's cancellation propagates.
+/// <see cref="IDnsResolver"/> over DnsClient against real recursive (or, in tests, authoritative) servers, with
+/// failover across <see cref="DnsOptions.Servers"/>, TCP fallback for truncated answers, an EDNS(0) buffer size,
+/// and a time budget per query. DNS errors are reported, never thrown, each as what it was: SERVFAIL and REFUSED
+/// (<see cref="DnsStatus.ServerFailure"/>, the code named), no answer in time (<see cref="DnsStatus.Timeout"/>),
+/// an answer that cannot be parsed or a truncated answer that TCP could not complete (<see cref="DnsStatus.Malformed"/>).
+/// Only the caller's cancellation propagates.
 /// </summary>
 public sealed class DnsClientResolver : IDnsResolver
 {
-    private readonly LookupClient _client;
+    private readonly Server[] _servers;
+    private readonly DnsOptions _options;
+    private int _preferred;
 
     /// <summary>Creates a resolver from options.</summary>
     /// <param name="options">The DNS options.</param>
@@ -22,26 +30,19 @@ public sealed class DnsClientResolver : IDnsResolver
 
     /// <summary>Creates a resolver.</summary>
     /// <param name="options">The DNS options; no servers means the system resolvers.</param>
+    /// <exception cref="FormatException">A server is not a <c>host:port</c> endpoint.</exception>
     public DnsClientResolver(DnsOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var clientOptions = options.Servers.Count == 0
-            ? new LookupClientOptions()
-            : new LookupClientOptions(options.Servers.Select(s => new NameServer(DnsEndpoint.Parse(s))).ToArray());
-        clientOptions.Timeout = options.QueryTimeout;
-        clientOptions.Retries = options.Retries;
-        clientOptions.UseCache = false; // CachingDnsResolver does bounded caching with negative TTLs.
-        clientOptions.ThrowDnsErrors = false;
-        clientOptions.UseTcpFallback = true;
-        clientOptions.ContinueOnDnsError = true;
-        clientOptions.ContinueOnEmptyResponse = false;
-        clientOptions.UseRandomNameServer = false;
-        clientOptions.EnableAuditTrail = false;
-        _client = new LookupClient(clientOptions);
+        _options = options;
+        var endpoints = options.Servers.Count > 0
+            ? options.Servers.Select(DnsEndpoint.Parse).ToArray()
+            : NameServer.ResolveNameServers(skipIPv6SiteLocal: true, fallbackToGooglePublicDns: false).Select(s => new IPEndPoint(IPAddress.Parse(s.Address), s.Port)).ToArray();
+        _servers = endpoints.Select(e => new Server(e, CreateClient(e, options))).ToArray();
     }
 
-    /// <summary>The servers queried.</summary>
-    public IReadOnlyCollection<NameServer> NameServers => _client.NameServers;
+    /// <summary>The servers queried, in order of preference as configured.</summary>
+    public IReadOnlyList<IPEndPoint> Servers => _servers.Select(s => s.Endpoint).ToArray();
 
     /// <inheritdoc />
     public async Task<DnsResult> QueryAsync(string name, DnsRecordType type, CancellationToken cancellationToken = default)
@@ -52,43 +53,100 @@ public sealed class DnsClientResolver : IDnsResolver
             return DnsResult.Failure(DnsStatus.Malformed, "name is not a valid DNS query name");
         }
 
+        if (_servers.Length == 0)
+        {
+            return DnsResult.Failure(DnsStatus.ServerFailure, "no DNS server configured and none found in the system configuration");
+        }
+
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(_options.QueryBudget);
+        var failures = new List<Attempt>();
+        var givenUp = new bool[_servers.Length];
+        var first = Volatile.Read(ref _preferred);
+        for (var round = 0; round <= _options.Retries; round++)
+        {
+            for (var k = 0; k < _servers.Length; k++)
+            {
+                var index = (first + k) % _servers.Length;
+                if (givenUp[index])
+                {
+                    continue;
+                }
+
+                if (budget.IsCancellationRequested)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    failures.Add(new Attempt(_servers[index].Endpoint, DnsStatus.Timeout, "timed out (query time budget spent)"));
+                    return Combine(failures);
+                }
+
+                var attempt = await QueryOnceAsync(_servers[index], name, type, budget.Token, cancellationToken).ConfigureAwait(false);
+                if (attempt.Result is { } answered)
+                {
+                    Volatile.Write(ref _preferred, index);
+                    return answered;
+                }
+
+                failures.Add(attempt);
+                // A server that answered with an error code or garbage would say the same again: only silence is retried.
+                givenUp[index] = attempt.Status != DnsStatus.Timeout;
+            }
+
+            if (givenUp.All(g => g))
+            {
+                break;
+            }
+        }
+
+        return Combine(failures);
+    }
+
+    private static async Task<Attempt> QueryOnceAsync(Server server, string name, DnsRecordType type, CancellationToken budget, CancellationToken caller)
+    {
         IDnsQueryResponse response;
         try
         {
-            response = await _client.QueryAsync(name, (QueryType)(int)type, QueryClass.IN, cancellationToken).ConfigureAwait(false);
+            response = await server.Client.QueryAsync(name, (QueryType)(int)type, QueryClass.IN, budget).ConfigureAwait(false);
         }
         catch (DnsResponseException ex) when (ex.Code == DnsResponseCode.ConnectionTimeout)
         {
-            return DnsResult.Failure(DnsStatus.Timeout, "query timed out");
+            caller.ThrowIfCancellationRequested();
+            return new Attempt(server.Endpoint, DnsStatus.Timeout, "timed out");
+        }
+        catch (OperationCanceledException) when (!caller.IsCancellationRequested)
+        {
+            return new Attempt(server.Endpoint, DnsStatus.Timeout, "timed out");
+        }
+        catch (Exception ex) when (ex is DnsResponseParseException or DnsXidMismatchException or IndexOutOfRangeException or InvalidOperationException or ArgumentException)
+        {
+            // DnsClient surfaces a packet it cannot parse (after retrying it over TCP) as these.
+            return new Attempt(server.Endpoint, DnsStatus.Malformed, "garbled answer");
         }
         catch (DnsResponseException ex)
         {
-            return DnsResult.Failure(DnsStatus.Malformed, ex.DnsError);
+            return new Attempt(server.Endpoint, DnsStatus.Malformed, ex.Message.Contains("truncated", StringComparison.OrdinalIgnoreCase) ? "truncated answer, TCP retry failed" : "bad answer: " + ex.DnsError);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
         {
-            return DnsResult.Failure(DnsStatus.Timeout, "query timed out");
-        }
-        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or ArgumentException or IndexOutOfRangeException or InvalidOperationException)
-        {
-            // DnsClient surfaces garbled packets and broken TCP fallbacks as these.
-            return DnsResult.Failure(DnsStatus.Malformed, ex.GetType().Name);
+            caller.ThrowIfCancellationRequested();
+            // Connection refused (ICMP port unreachable) or a TCP connection closed without an answer: no answer.
+            return new Attempt(server.Endpoint, DnsStatus.Timeout, "no answer (" + (ex is SocketException socket ? socket.SocketErrorCode.ToString() : "connection closed") + ")");
         }
 
         var code = response.Header.ResponseCode;
         if (code == DnsHeaderResponseCode.NotExistentDomain)
         {
-            return new DnsResult(DnsStatus.NameError, negativeTtl: NegativeTtl(response));
+            return new Attempt(server.Endpoint, DnsStatus.NameError, null, new DnsResult(DnsStatus.NameError, negativeTtl: NegativeTtl(response)));
         }
 
         if (code != DnsHeaderResponseCode.NoError)
         {
-            return DnsResult.Failure(DnsStatus.ServerFailure, code.ToString());
+            return new Attempt(server.Endpoint, DnsStatus.ServerFailure, CodeName(code));
         }
 
         if (response.Header.ResultTruncated)
         {
-            return DnsResult.Failure(DnsStatus.Malformed, "truncated answer");
+            return new Attempt(server.Endpoint, DnsStatus.Malformed, "truncated answer, TCP retry failed");
         }
 
         var records = new List<DnsRecord>();
@@ -109,8 +167,44 @@ public sealed class DnsClientResolver : IDnsResolver
             }
         }
 
-        return new DnsResult(DnsStatus.Success, records, records.Count == 0 ? NegativeTtl(response) : null);
+        return new Attempt(server.Endpoint, DnsStatus.Success, null, new DnsResult(DnsStatus.Success, records, records.Count == 0 ? NegativeTtl(response) : null));
     }
+
+    /// <summary>One failure for the query: a server's error code outranks garbage, which outranks silence; the text names every server's failure (<c>127.0.0.1:53: SERVFAIL; 10.0.0.2:53: timed out (2 attempts)</c>).</summary>
+    private static DnsResult Combine(List<Attempt> failures)
+    {
+        var status = failures.Any(f => f.Status == DnsStatus.ServerFailure) ? DnsStatus.ServerFailure
+            : failures.Any(f => f.Status == DnsStatus.Malformed) ? DnsStatus.Malformed
+            : DnsStatus.Timeout;
+        var text = string.Join("; ", failures
+            .GroupBy(f => (f.Server, f.Error))
+            .Select(g => g.Key.Server + ": " + g.Key.Error + (g.Count() > 1 ? string.Create(CultureInfo.InvariantCulture, $" ({g.Count()} attempts)") : string.Empty)));
+        return DnsResult.Failure(status, text);
+    }
+
+    private static string CodeName(DnsHeaderResponseCode code) => code switch
+    {
+        DnsHeaderResponseCode.ServerFailure => "SERVFAIL",
+        DnsHeaderResponseCode.Refused => "REFUSED",
+        DnsHeaderResponseCode.FormatError => "FORMERR",
+        DnsHeaderResponseCode.NotImplemented => "NOTIMP",
+        _ => "rcode " + ((int)code).ToString(CultureInfo.InvariantCulture),
+    };
+
+    private static LookupClient CreateClient(IPEndPoint endpoint, DnsOptions options) => new(new LookupClientOptions(new NameServer(endpoint))
+    {
+        // Failover and retries are ours (see QueryAsync): each client asks its one server once per call.
+        Timeout = options.QueryTimeout,
+        Retries = 0,
+        UseCache = false, // CachingDnsResolver does bounded caching with negative TTLs.
+        ThrowDnsErrors = false,
+        UseTcpFallback = true,
+        ExtendedDnsBufferSize = options.EdnsBufferSize,
+        ContinueOnDnsError = false,
+        ContinueOnEmptyResponse = false,
+        UseRandomNameServer = false,
+        EnableAuditTrail = false,
+    });
 
     private static uint? NegativeTtl(IDnsQueryResponse response)
     {
@@ -139,4 +233,8 @@ public sealed class DnsClientResolver : IDnsResolver
 
         return true;
     }
+
+    private sealed record Server(IPEndPoint Endpoint, LookupClient Client);
+
+    private sealed record Attempt(IPEndPoint Server, DnsStatus Status, string? Error, DnsResult? Result = null);
 }

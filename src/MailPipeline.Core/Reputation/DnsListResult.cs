@@ -30,6 +30,13 @@ public sealed record DnsListResult(
     string? Reason,
     string? Error)
 {
+    /// <summary>
+    /// For a lookup that failed (temperror): true when its answer could change whether the message is blocked (a
+    /// zone that can block or score up to the threshold while the message is not blocked, or an allow list that could
+    /// cancel a block). A failed lookup that cannot change it (a scoring-only list without a threshold) is false.
+    /// </summary>
+    public bool CanChangeBlock { get; init; }
+
     /// <summary>True when the subject is listed.</summary>
     public bool IsListed => Status == DnsListStatus.Listed;
 

@@ -35,6 +35,12 @@ internal sealed class DnsListZone
     /// <summary>The zone as shown to people: never holds the access key.</summary>
     public string DisplayName { get; }
 
+    /// <summary>Whether some listing on this zone would block by itself (a block list with a blocking code).</summary>
+    public bool CanBlock => Options.Kind == DnsListKind.Block && _codes.Any(c => c.Blocks ?? Options.Blocks);
+
+    /// <summary>The largest weight a listing on this zone can have.</summary>
+    public double MaxWeight => _codes.Length == 0 ? Options.Weight : _codes.Max(c => c.Weight ?? Options.Weight);
+
     public static bool TryCreate(DnsListOptions options, [NotNullWhen(true)] out DnsListZone? zone, [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -78,33 +78,77 @@ public sealed partial class ReputationChecker
         using var gate = new SemaphoreSlim(_options.MaxConcurrentQueries, _options.MaxConcurrentQueries);
         var results = await Task.WhenAll(lookups.Select(l => LookupAsync(l, gate, limit.Token, cancellationToken))).ConfigureAwait(false);
 
+        var current = results.Select(r => (r.Kind, r.IsListed, r.Blocks, r.Weight)).ToList();
+        var (score, blocked) = Blocked(current);
+
+        // An unanswered lookup could change whether the message is blocked only when blocking differs between the
+        // world most in favour of blocking (every failed block lookup listed with its zone's most blocking code, no
+        // failed allow lookup listed) and the one least in favour (the reverse). If it does, the failed lookups that
+        // could move it are marked, so the verdict waits for them and for nothing else.
+        var failed = Enumerable.Range(0, results.Length).Where(i => results[i].Status == DnsListStatus.TempError).ToList();
+        if (failed.Count > 0)
+        {
+            var most = current.ToList();
+            var least = current.ToList();
+            foreach (var i in failed)
+            {
+                var zone = lookups[i].Zone;
+                var potential = (results[i].Kind, true, zone.CanBlock, zone.MaxWeight);
+                if (results[i].Kind == DnsListKind.Block)
+                {
+                    most[i] = potential;
+                }
+                else
+                {
+                    least[i] = potential;
+                }
+            }
+
+            if (Blocked(most).Blocked != Blocked(least).Blocked)
+            {
+                foreach (var i in failed)
+                {
+                    var zone = lookups[i].Zone;
+                    var counts = _options.BlockThreshold is not null && zone.MaxWeight > 0;
+                    var canMove = results[i].Kind == DnsListKind.Block ? zone.CanBlock || counts : _options.AllowListOverridesBlock || counts;
+                    results[i] = results[i] with { CanChangeBlock = canMove };
+                }
+            }
+        }
+
+        var reputation = new ReputationResult(results, score, blocked, skipIp && _zones.Any(z => z.Options.Type == DnsListType.Ip));
+        Log.Checked(_logger, ip, score, blocked, string.Join(",", results.Where(r => r.IsListed).Select(r => r.Zone).Distinct()));
+        return reputation;
+    }
+
+    /// <summary>The score and whether the listings block: a blocking listing not cancelled by an allow list, or the score threshold.</summary>
+    private (double Score, bool Blocked) Blocked(IEnumerable<(DnsListKind Kind, bool Listed, bool Blocks, double Weight)> answers)
+    {
         var score = 0.0;
         var blocking = false;
         var allowListed = false;
-        foreach (var result in results)
+        foreach (var (kind, listed, blocks, weight) in answers)
         {
-            if (!result.IsListed)
+            if (!listed)
             {
                 continue;
             }
 
-            if (result.Kind == DnsListKind.Block)
+            if (kind == DnsListKind.Block)
             {
-                score += result.Weight;
-                blocking |= result.Blocks;
+                score += weight;
+                blocking |= blocks;
             }
             else
             {
-                score -= result.Weight;
+                score -= weight;
                 allowListed = true;
             }
         }
 
         var blocked = (blocking && !(allowListed && _options.AllowListOverridesBlock))
             || (_options.BlockThreshold is { } threshold && score >= threshold);
-        var reputation = new ReputationResult(results, score, blocked, skipIp && _zones.Any(z => z.Options.Type == DnsListType.Ip));
-        Log.Checked(_logger, ip, score, blocked, string.Join(",", results.Where(r => r.IsListed).Select(r => r.Zone).Distinct()));
-        return reputation;
+        return (score, blocked);
     }
 
     /// <summary>Loopback, RFC 1918, RFC 6598 shared, link-local, "this network", and IPv6 unique-local and link-local addresses.</summary>

@@ -43,8 +43,11 @@ public sealed class ReputationResult
     /// <summary>True when the message is on at least one allow list.</summary>
     public bool IsAllowListed => Lists.Any(l => l.IsListed && l.Kind == DnsListKind.Allow);
 
-    /// <summary>True when some lookup timed out or failed: the verdict may change on a retry.</summary>
+    /// <summary>True when some lookup timed out or failed (whether or not its answer could change the block: see <see cref="DnsListResult.CanChangeBlock"/>).</summary>
     public bool HasTempErrors => Lists.Any(l => l.Status == DnsListStatus.TempError);
+
+    /// <summary>True when a failed lookup could change whether the message is blocked: the verdict waits for it.</summary>
+    public bool IsBlockUndecided => Lists.Any(l => l.CanChangeBlock);
 
     /// <summary>True when some list refused the query or answered an unconfigured code (an operator problem).</summary>
     public bool HasErrors => Lists.Any(l => l.Status == DnsListStatus.Error);

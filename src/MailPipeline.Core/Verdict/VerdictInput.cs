@@ -17,7 +17,10 @@ public sealed record VerdictInput
     /// <summary>The ARC chain validation result (<c>arc=pass|fail|none</c>).</summary>
     public AuthMethodResult? Arc { get; init; }
 
-    /// <summary>The <c>d=</c> of every ARC-Seal in a passing chain (the sealers who vouch for the earlier results).</summary>
+    /// <summary>
+    /// The newest ARC-Seal's <c>d=</c> (the sealer who vouches for the earlier results): honoured when <see cref="Arc"/>
+    /// passes, and weighed as a possibility when the chain ended in temperror.
+    /// </summary>
     public IReadOnlyList<string> ArcSealerDomains { get; init; } = [];
 
     /// <summary>The iprev result (RFC 8601 §3).</summary>

@@ -4,15 +4,11 @@ using MailPipeline.Core.Dmarc;
 namespace MailPipeline.Core.Verdict;
 
 /// <summary>
-/// The verdict rules (configuration section <c>Verdict</c>). Rules, in order:
-/// <list type="number">
-/// <item>a temperror in any check (or a failed blocking-zone lookup) → <c>retry</c>, up to <see cref="MaxTempErrorAttempts"/>;</item>
-/// <item>DMARC permerror because the From field has no single valid domain → quarantine (<see cref="QuarantineOnInvalidFrom"/>);</item>
-/// <item>DMARC fail whose disposition (policy after <c>t=y</c>) is in <see cref="QuarantineDmarcDispositions"/> → quarantine, unless the ARC chain passes and a sealer is in <see cref="TrustedArcSealers"/>;</item>
-/// <item>a listing on a blocking reputation zone → quarantine (<see cref="QuarantineOnBlockingListing"/>);</item>
-/// <item>optionally SPF fail / iprev fail → quarantine (off by default: DMARC already weighs SPF);</item>
-/// <item>otherwise deliver.</item>
-/// </list>
+/// The verdict rules (configuration section <c>Verdict</c>), applied by <see cref="VerdictPolicy"/> as the table in
+/// <see cref="VerdictTable"/>: no single valid From domain, a DMARC fail whose disposition is in
+/// <see cref="QuarantineDmarcDispositions"/> (unless a sealer in <see cref="TrustedArcSealers"/> vouches), a blocking
+/// listing, and optionally SPF or iprev fail quarantine; a temperror makes the message wait (retry) only when its
+/// answer could change the action, at most <see cref="MaxTempErrorAttempts"/> times; otherwise it is delivered.
 /// </summary>
 public sealed class VerdictOptions
 {
@@ -37,7 +33,7 @@ public sealed class VerdictOptions
     /// <summary>Quarantine on <c>iprev=fail</c>. Default false.</summary>
     public bool QuarantineOnIprevFail { get; set; }
 
-    /// <summary>How many evaluations may end in temperror before the policy decides without the missing results. Default 5.</summary>
+    /// <summary>How many evaluations may wait for a temperror that could change the action before the policy decides without it. Default 5.</summary>
     [Range(1, 100)]
     public int MaxTempErrorAttempts { get; set; } = 5;
 

@@ -24,118 +24,57 @@ public sealed class VerdictPolicy
             StringComparer.Ordinal);
     }
 
-    /// <summary>Decides.</summary>
+    /// <summary>
+    /// Decides by <see cref="VerdictTable"/>: quarantine when a row says so; otherwise retry while a temperror whose
+    /// answer could change the action remains and attempts remain; otherwise deliver. A temperror that cannot change
+    /// the action is recorded in the reasons and not waited for.
+    /// </summary>
     /// <param name="input">The check results.</param>
-    /// <returns>The verdict with its reasons.</returns>
+    /// <returns>The verdict with its reasons, the rows that matched, and (for retry) the checks to run again.</returns>
     public VerdictResult Decide(VerdictInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var quarantine = new List<string>();
-        var notes = new List<string>();
+        var matched = VerdictTable.Evaluate(input, _options, _trustedSealers);
+        var quarantine = matched.Where(m => m.Rule.Effect == VerdictEffect.Quarantine).SelectMany(m => m.Reasons).ToList();
+        var waits = matched.Where(m => m.Rule.Effect == VerdictEffect.Wait).ToList();
+        var notes = matched.Where(m => m.Rule.Effect == VerdictEffect.None).SelectMany(m => m.Reasons).Concat(VerdictTable.ListingNotes(input, _options)).ToList();
+        var rules = matched.Select(m => m.Rule.Id).ToList();
 
-        // 1. temperror anywhere: retry, not a verdict (until the attempts run out).
-        var tempErrors = TempErrors(input).ToList();
-        var persisted = false;
-        if (tempErrors.Count > 0)
+        // T1: a temperror no row waits for (or any, once a row quarantines) cannot change the action: recorded, not waited for.
+        var waitedFor = waits.SelectMany(w => w.WaitFor).ToHashSet();
+        var irrelevant = VerdictTable.TempErrors(input)
+            .Where(t => quarantine.Count > 0 || !waitedFor.Contains(t.Check))
+            .Select(t => t.Text)
+            .ToList();
+        if (irrelevant.Count > 0)
         {
-            if (input.Attempt < _options.MaxTempErrorAttempts)
-            {
-                return new VerdictResult(VerdictAction.Retry, tempErrors);
-            }
-
-            persisted = true;
-            notes.AddRange(tempErrors.Select(t => $"{t} (attempt {input.Attempt}, deciding without it)"));
-        }
-
-        // 2. no single valid From domain.
-        var dmarc = input.Dmarc;
-        if (dmarc is { Result: AuthResult.PermError, IsFromError: true } && _options.QuarantineOnInvalidFrom)
-        {
-            quarantine.Add($"dmarc=permerror: {dmarc.Reason}");
-        }
-
-        // 3. DMARC fail with an enforcing policy, unless a trusted ARC sealer vouches.
-        if (dmarc is { Result: AuthResult.Fail } && Array.IndexOf(_options.QuarantineDmarcDispositions, dmarc.Disposition) >= 0)
-        {
-            var text = $"dmarc=fail header.from={dmarc.FromDomain} {dmarc.PolicySource?.ToTag() ?? "p"}={dmarc.Policy?.ToWord()} disposition={dmarc.Disposition.ToWord()}";
-            var sealer = input.Arc?.Result == AuthResult.Pass
-                ? input.ArcSealerDomains.FirstOrDefault(s => DomainNames.TryNormalize(s, out var d) && _trustedSealers.Contains(d))
-                : null;
-            if (sealer is not null)
-            {
-                notes.Add($"{text} overridden: arc=pass sealed by trusted {sealer}");
-            }
-            else
-            {
-                quarantine.Add(text);
-            }
-        }
-        else if (dmarc is not null)
-        {
-            notes.Add(dmarc.Result switch
-            {
-                AuthResult.Fail => $"dmarc=fail header.from={dmarc.FromDomain} disposition={dmarc.Disposition.ToWord()} (not enforced)",
-                _ => $"dmarc={dmarc.Result.ToRfc8601()}" + (dmarc.FromDomain is null ? string.Empty : $" header.from={dmarc.FromDomain}"),
-            });
-        }
-
-        // 4. blocking reputation listings.
-        foreach (var listing in input.Reputation.Where(l => l.Listed))
-        {
-            var text = $"listed on {listing.Zone}" + (listing.Codes.Count > 0 ? $" ({string.Join(", ", listing.Codes)})" : string.Empty)
-                + (string.IsNullOrWhiteSpace(listing.Meaning) ? string.Empty : $": {listing.Meaning}");
-            if (listing.Blocking && _options.QuarantineOnBlockingListing)
-            {
-                quarantine.Add(text);
-            }
-            else
-            {
-                notes.Add(text + " (not blocking)");
-            }
-        }
-
-        // 5. optional SPF / iprev rules.
-        if (_options.QuarantineOnSpfFail && input.Spf?.Result == AuthResult.Fail)
-        {
-            quarantine.Add("spf=fail");
-        }
-
-        if (_options.QuarantineOnIprevFail && input.Iprev?.Result == AuthResult.Fail)
-        {
-            quarantine.Add("iprev=fail");
+            rules.Add(VerdictTable.NotWaitedFor.Id);
         }
 
         if (quarantine.Count > 0)
         {
-            return new VerdictResult(VerdictAction.Quarantine, [.. quarantine, .. notes]);
+            return new VerdictResult(VerdictAction.Quarantine, [.. quarantine, .. notes, .. irrelevant.Select(NotWaited)]) { Rules = rules };
         }
 
-        if (persisted)
+        if (waits.Count > 0)
         {
-            return new VerdictResult(_options.ActionWhenTempErrorPersists, notes);
-        }
-
-        return new VerdictResult(VerdictAction.Deliver, notes.Count > 0 ? notes : ["no rule quarantines"]);
-    }
-
-    private static IEnumerable<string> TempErrors(VerdictInput input)
-    {
-        if (input.Dmarc?.Result == AuthResult.TempError)
-        {
-            yield return $"dmarc=temperror: {input.Dmarc.Reason}";
-        }
-
-        foreach (var result in new[] { input.Spf, input.Arc, input.Iprev }.Concat(input.Dkim))
-        {
-            if (result?.Result == AuthResult.TempError)
+            var reasons = waits.SelectMany(w => w.Reasons).ToList();
+            if (input.Attempt < _options.MaxTempErrorAttempts)
             {
-                yield return $"{result.Method}=temperror" + (result.Comment is null ? string.Empty : $": {result.Comment}");
+                return new VerdictResult(VerdictAction.Retry, reasons) { Waiting = [.. waitedFor.Order()], Rules = rules };
             }
+
+            return new VerdictResult(
+                _options.ActionWhenTempErrorPersists,
+                [.. reasons.Select(r => $"{r} (attempt {input.Attempt}, deciding without it)"), .. notes, .. irrelevant.Select(NotWaited)])
+            {
+                Rules = rules,
+            };
         }
 
-        foreach (var listing in input.Reputation.Where(l => l.TempError && l.Blocking))
-        {
-            yield return $"reputation lookup on {listing.Zone} failed";
-        }
+        IReadOnlyList<string> delivered = [.. notes, .. irrelevant.Select(NotWaited)];
+        return new VerdictResult(VerdictAction.Deliver, delivered.Count > 0 ? delivered : ["no rule quarantines"]) { Rules = rules };
     }
+
+    private static string NotWaited(string temperror) => temperror + " (cannot change the action; not waited for)";
 }

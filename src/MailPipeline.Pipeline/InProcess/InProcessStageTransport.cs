@@ -25,6 +25,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _workers = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Id, string Stage, int Attempt), byte> _scheduledRetries = new();
     private int _scheduled;
     private int _busy;
     private int _disposed;
@@ -83,6 +84,15 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
     public Task ScheduleAsync(StageRequest request, DateTimeOffset notBefore, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+
+        // Two aggregations racing on one message may ask for the same retry: like Service Bus duplicate detection
+        // (its MessageId is id-stage-attempt), the second is absorbed while the first is pending.
+        var key = (request.Envelope.MessageId, request.Stage, request.Attempt);
+        if (!_scheduledRetries.TryAdd(key, 0))
+        {
+            return Task.CompletedTask;
+        }
+
         var delay = notBefore - _time.GetUtcNow();
         var traced = Traced.Of(request);
         Interlocked.Increment(ref _scheduled);
@@ -103,6 +113,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
             }
             finally
             {
+                _scheduledRetries.TryRemove(key, out _);
                 Interlocked.Decrement(ref _scheduled);
             }
         }, CancellationToken.None);

@@ -13,8 +13,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace MailPipeline.Pipeline.Processing;
 
 /// <summary>
-/// The fan-in: once the four stage results of a message are stored (and none is a temporary error still
-/// owed a retry), aggregates them (<see cref="MessageAuthenticator.AggregateAsync"/>), stores the verdict
+/// The fan-in: once the four stage results of a message are stored, aggregates them
+/// (<see cref="MessageAuthenticator.AggregateAsync"/>); when the verdict policy answers retry (a temperror whose
+/// answer could change the action), schedules again only the stages it names; otherwise stores the verdict
 /// with an atomic create-if-absent, and routes the final message (exact received bytes, forged
 /// Authentication-Results for our authserv-id removed, ours and Received-SPF prepended) by the stored
 /// verdict. Any number of concurrent or repeated calls for one message yield one verdict and one copy.
@@ -83,7 +84,10 @@ public sealed partial class Aggregator
     /// <summary>Raised once per message by the call that stored its verdict.</summary>
     public event EventHandler<MessageRoutedEventArgs>? MessageRouted;
 
-    /// <summary>Handles "stage completed": schedules a retry for a temporary error, aggregates when all results are in.</summary>
+    /// <summary>
+    /// Handles "stage completed": aggregates when all results are in. A stage's own temporary error does not
+    /// schedule a retry by itself; the aggregation decides which temperrors are worth waiting for.
+    /// </summary>
     /// <param name="completion">The completion.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>A task that completes once the message is routed, or once nothing more can be done yet.</returns>
@@ -102,12 +106,6 @@ public sealed partial class Aggregator
         if (envelope is null)
         {
             Log.NoEnvelope(_logger, completion.MessageId);
-            return;
-        }
-
-        if (completion.IsTransient && completion.Attempt < _maxAttempts)
-        {
-            await ScheduleRetryAsync(envelope, completion.Stage, completion.Attempt + 1, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -134,19 +132,7 @@ public sealed partial class Aggregator
             return null;
         }
 
-        var all = new (string Stage, bool Transient, int Attempt)[]
-        {
-            (spf.Stage, spf.IsTransient, spf.Attempt),
-            (dkim.Stage, dkim.IsTransient, dkim.Attempt),
-            (reputation.Stage, reputation.IsTransient, reputation.Attempt),
-            (dmarc.Stage, dmarc.IsTransient, dmarc.Attempt),
-        };
-        if (all.Any(s => s.Transient && s.Attempt < _maxAttempts))
-        {
-            return null; // a retry is scheduled; its completion aggregates
-        }
-
-        int attempt = all.Max(s => s.Attempt);
+        int attempt = new[] { spf.Attempt, dkim.Attempt, reputation.Attempt, dmarc.Attempt }.Max();
         using var activity = PipelineTelemetry.Source.StartActivity("aggregate");
         activity?.SetTag(TelemetryNames.MessageId, id);
         PipelineTelemetry.SetEnvelope(activity, envelope);
@@ -160,10 +146,10 @@ public sealed partial class Aggregator
             activity.SetTag(TelemetryNames.Reasons, string.Join("; ", report.Reasons));
         }
 
-        if (report.Action == "retry")
+        if (report.Action == "retry" && attempt < _maxAttempts)
         {
-            // The aggregation's own DNS (DMARC evaluation) failed: run DMARC discovery (and any transient stage) again.
-            foreach (string stage in all.Where(s => s.Transient).Select(s => s.Stage).Append(StageNames.Dmarc).Distinct())
+            // Only the stages whose temperror could change the action run again (the verdict policy's decision).
+            foreach (string stage in RetryStages(report))
             {
                 await ScheduleRetryAsync(envelope, stage, attempt + 1, cancellationToken).ConfigureAwait(false);
             }
@@ -178,8 +164,9 @@ public sealed partial class Aggregator
         if (creation.Created)
         {
             var latency = (report.DecidedAt ?? _time.GetUtcNow()) - envelope.ReceivedAt;
-            _metrics.MessageRouted(action, latency);
+            // The DMARC result first: a reader that sees the message counted (RoutedCount) sees its result too.
             _metrics.StageResult(StageNames.Dmarc, report.Dmarc?.Result.ToRfc8601() ?? "none");
+            _metrics.MessageRouted(action, latency);
             var routed = new MessageRoutedEventArgs(envelope, action, report, latency) { HeaderMessageId = headerMessageId };
             Log.Routed(_logger, id, routed.ToLogFields(), latency.TotalMilliseconds);
             MessageRouted?.Invoke(this, routed);
@@ -264,6 +251,19 @@ public sealed partial class Aggregator
         // Fold lines may be LF or CRLF in the composed text; the message uses CRLF.
         string normalised = field.Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal);
         return normalised + "\r\n";
+    }
+
+    /// <summary>The stages that run the checks a retry verdict waits for (DMARC's own lookups: its stage, which the aggregation follows).</summary>
+    private static IEnumerable<string> RetryStages(AuthenticationReport report)
+    {
+        var stages = (report.Retry ?? []).Select(check => check switch
+        {
+            "spf" => StageNames.Spf,
+            "dkim" or "arc" => StageNames.Dkim,
+            "iprev" or "reputation" => StageNames.Reputation,
+            _ => StageNames.Dmarc,
+        }).Distinct().ToList();
+        return stages.Count > 0 ? stages : [StageNames.Dmarc];
     }
 
     private async Task ScheduleRetryAsync(MailEnvelope envelope, string stage, int attempt, CancellationToken cancellationToken)

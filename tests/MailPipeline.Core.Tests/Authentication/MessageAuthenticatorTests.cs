@@ -225,29 +225,50 @@ public sealed class MessageAuthenticatorTests
     [Fact(Timeout = 30_000)]
     public async Task AuthenticateAsync_DmarcLookupServerFailure_RetriesThenQuarantinesAfterMaxAttempts()
     {
-        // arrange
+        // arrange: nothing passes, so the unknown record (any policy) could quarantine
         var dns = Zone().Fail("_dmarc.example.com", DnsStatus.ServerFailure);
         var authenticator = Create(dns, o => o.Verdict.MaxTempErrorAttempts = 3);
         var message = Unsigned();
 
         // act
-        var first = await authenticator.AuthenticateAsync(Envelope(GoodClient), message, attempt: 1);
-        var last = await authenticator.AuthenticateAsync(Envelope(GoodClient), message, attempt: 3);
+        var first = await authenticator.AuthenticateAsync(Envelope(OtherClient), message, attempt: 1);
+        var last = await authenticator.AuthenticateAsync(Envelope(OtherClient), message, attempt: 3);
 
         // assert
         Assert.Equal("retry", first.Action);
+        Assert.Equal(["dmarc"], first.Retry);
         Assert.StartsWith("dmarc=temperror", first.Reasons[0], StringComparison.Ordinal);
         Assert.Equal("quarantine", last.Action);
+        Assert.Null(last.Retry);
         Assert.Equal(3, last.Attempt);
         Assert.Contains(last.Reasons, r => r.Contains("(attempt 3, deciding without it)", StringComparison.Ordinal));
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task CheckReputationAsync_BlockListTimesOut_StageIsTransientAndAggregateRetries()
+    public async Task AuthenticateAsync_DmarcLookupServerFailureButAlignedSpfPasses_DeliversAtOnce()
     {
-        // arrange
+        // arrange: whatever _dmarc.example.com holds, the aligned SPF pass passes it (or no policy applies)
+        var dns = Zone().Fail("_dmarc.example.com", DnsStatus.ServerFailure);
+        var authenticator = Create(dns);
+
+        // act
+        var report = await authenticator.AuthenticateAsync(Envelope(GoodClient), Unsigned());
+
+        // assert
+        Assert.Equal("deliver", report.Action);
+        Assert.Equal(AuthResult.TempError, report.Dmarc!.Result);
+        Assert.Contains("dmarc=temperror", report.AuthenticationResults, StringComparison.Ordinal);
+        Assert.Contains(report.Reasons, r => r.StartsWith("dmarc=temperror header.from=example.com", StringComparison.Ordinal) && r.EndsWith("(cannot change the action; not waited for)", StringComparison.Ordinal));
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData(false, "deliver")]
+    [InlineData(true, "retry")]
+    public async Task CheckReputationAsync_BlockListTimesOut_AggregateWaitsOnlyForAZoneThatCanBlock(bool blocks, string action)
+    {
+        // arrange: a scoring-only zone without a threshold cannot change the verdict; a blocking one can
         var dns = Zone().Fail("10.2.0.192.bl.test", DnsStatus.Timeout);
-        var authenticator = Create(dns, o => o.Reputation.Zones.Add(new DnsListOptions { Zone = "bl.test" }));
+        var authenticator = Create(dns, o => o.Reputation.Zones.Add(new DnsListOptions { Zone = "bl.test", Blocks = blocks }));
         var envelope = Envelope(GoodClient);
         var message = TestSigner.Sign(TestSigner.Message, TestSigner.RsaKey);
 
@@ -261,8 +282,27 @@ public sealed class MessageAuthenticatorTests
 
         // assert
         Assert.True(reputation.IsTransient);
-        Assert.Equal("retry", report.Action);
-        Assert.Contains("reputation lookup on bl.test failed", report.Reasons);
+        Assert.Equal(blocks, Assert.Single(reputation.Zones).CanChangeBlock);
+        Assert.Equal(action, report.Action);
+        Assert.Contains(report.Reasons, r => r.StartsWith("reputation lookup on bl.test failed", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task AuthenticateAsync_IprevServerFailure_DeliversAtOnceWithIprevTempErrorRecorded()
+    {
+        // arrange: the case: a lame reverse zone
+        var dns = Zone().Fail("10.2.0.192.in-addr.arpa", DnsStatus.ServerFailure);
+        var authenticator = Create(dns);
+
+        // act
+        var report = await authenticator.AuthenticateAsync(Envelope(GoodClient), TestSigner.Sign(TestSigner.Message, TestSigner.RsaKey));
+
+        // assert
+        Assert.Equal("deliver", report.Action);
+        Assert.Equal(AuthResult.TempError, report.Iprev!.Result);
+        Assert.Contains("iprev=temperror", report.AuthenticationResults, StringComparison.Ordinal);
+        Assert.Contains(report.Reasons, r => r.StartsWith("iprev=temperror", StringComparison.Ordinal));
+        Assert.Equal(["D1", "T1"], report.Rules);
     }
 
     [Fact(Timeout = 30_000)]

@@ -28,6 +28,8 @@ public sealed class AuthheadersEndToEndTests
             "RFC 9989 §5.3.1: two From domains, no silent pick of one"),
         ["test.nofrom.message"] = ("Authentication-Results: example.com; dmarc=permerror",
             "no From domain to report: we omit header.from rather than write the non-domain 'none' (the reason is in the comment)"),
+        ["test.gov.message"] = ("Authentication-Results: example.com; dmarc=fail header.from=example.gov policy.dmarc=none",
+            "RFC 9989 §4.10.1: the PSD's record applies to example.gov, a subdomain of gov that exists, so its sp=none applies, not p=reject (authheaders follows RFC 9091, where the PSD's p covers the domain one label below it)"),
         ["test_nop.message"] = ("Authentication-Results: example.com; dkim=fail header.d=nop.example.org header.i=@nop.example.org; dmarc=fail header.from=nop.example.org policy.dmarc=none",
             "RFC 9989 §4.7: a record without p is treated as p=none, so DMARC applies and fails"),
     };

@@ -134,15 +134,22 @@ public sealed class DmarcEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_ExistenceProbeFails_IsTempError()
+    public async Task Evaluate_ExistenceProbeFails_IsFailWithThePolicyOpen()
     {
+        // arrange: nothing aligns, so DMARC fails whatever the existence query says; only sp vs np is open.
         var dns = new InMemoryDnsResolver()
             .AddTxt("_dmarc.example.com", "v=DMARC1; p=none; np=reject")
             .Fail("ghost.example.com", DnsStatus.ServerFailure, DnsRecordType.A);
 
+        // act
         var result = await Evaluator(dns).EvaluateAsync("ghost.example.com", null, []);
 
-        Assert.Equal(AuthResult.TempError, result.Result);
+        // assert
+        Assert.Equal(AuthResult.Fail, result.Result);
+        Assert.Null(result.Policy);
+        Assert.Equal([new DmarcOutcome(AuthResult.Fail, DmarcPolicy.None), new DmarcOutcome(AuthResult.Fail, DmarcPolicy.Reject)], result.PossibleOutcomes);
+        Assert.Equal(DmarcUndecidedBy.Dns, result.UndecidedBy);
+        Assert.Equal("dmarc=fail (policy undetermined (none or reject): DNS ServerFailure for ghost.example.com A) header.from=ghost.example.com", Entry(result));
     }
 
     [Fact(Timeout = 10_000)]
@@ -211,7 +218,7 @@ public sealed class DmarcEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_PsdRecordOnly_OrgIsOneLabelBelowAndSubdomainsUseSp()
+    public async Task Evaluate_PsdRecordOnly_OrgIsOneLabelBelowAndSpAppliesBelowThePsd()
     {
         // arrange: §4.10.2's last example: only _dmarc.com exists, with psd=y.
         var dns = new InMemoryDnsResolver()
@@ -222,12 +229,97 @@ public sealed class DmarcEvaluatorTests
         var sub = await Evaluator(dns).EvaluateAsync("a.mail.example.com", null, ["example.com"]);
         var org = await Evaluator(dns).EvaluateAsync("example.com", null, []);
 
-        // assert
+        // assert: §4.10.1: the PSD's record applies to the Organizational Domain below it, which is a subdomain of
+        // the PSD, so its sp (not p) applies (no np tag: no existence query needed).
         Assert.Equal(AuthResult.Pass, sub.Result);
         Assert.Equal("example.com", sub.OrganizationalDomain);
         Assert.Equal("com", sub.PolicyDomain);
         Assert.Equal(AuthResult.Fail, org.Result);
-        Assert.Equal(DmarcPolicySource.P, org.PolicySource);
+        Assert.Equal(DmarcPolicySource.Sp, org.PolicySource);
+        Assert.Equal(DmarcPolicy.Quarantine, org.Disposition);
+    }
+
+    [Theory(Timeout = 10_000)]
+    [InlineData("agency.gov", "v=DMARC1; p=reject; sp=none; np=quarantine; psd=y", true, DmarcPolicySource.Sp, DmarcPolicy.None)]
+    [InlineData("agency.gov", "v=DMARC1; p=reject; sp=none; np=quarantine; psd=y", false, DmarcPolicySource.Np, DmarcPolicy.Quarantine)]
+    [InlineData("mail.agency.gov", "v=DMARC1; p=reject; sp=none; np=quarantine; psd=y", true, DmarcPolicySource.Sp, DmarcPolicy.None)]
+    [InlineData("mail.agency.gov", "v=DMARC1; p=reject; sp=none; np=quarantine; psd=y", false, DmarcPolicySource.Np, DmarcPolicy.Quarantine)]
+    [InlineData("agency.gov", "v=DMARC1; p=reject; np=quarantine; psd=y", true, DmarcPolicySource.P, DmarcPolicy.Reject)]
+    [InlineData("agency.gov", "v=DMARC1; p=reject; sp=none; psd=y", false, DmarcPolicySource.Sp, DmarcPolicy.None)]
+    [InlineData("agency.gov", "v=DMARC1; p=none; psd=y", false, DmarcPolicySource.P, DmarcPolicy.None)]
+    [InlineData("agency.gov", "v=DMARC1; p=reject; sp=none; np=reject; psd=y; t=y", false, DmarcPolicySource.Np, DmarcPolicy.Quarantine)]
+    public async Task Evaluate_PsdRecordAndAuthorWithoutItsOwn_SpWhenTheAuthorExistsNpWhenNot(string author, string psdRecord, bool exists, DmarcPolicySource source, DmarcPolicy disposition)
+    {
+        // arrange: §4.10.1: "If the DMARC Policy Record to be applied is that of either the Organizational Domain or
+        // the Public Suffix Domain and the Author Domain is a subdomain of that domain, then the Domain Owner
+        // Assessment Policy is taken from the "sp" tag (if any) if the Author Domain exists, or the "np" tag (if any)
+        // if the Author Domain does not exist. In the absence of applicable "sp" or "np" tags, the "p" tag policy is
+        // used for subdomains"; np falls back to sp, then p (§4.7). Existence is RFC 8020's (NXDOMAIN = no).
+        var dns = new InMemoryDnsResolver().AddTxt("_dmarc.gov", psdRecord);
+        if (exists)
+        {
+            dns.AddAddress(author, "192.0.2.1");
+        }
+
+        // act
+        var result = await Evaluator(dns).EvaluateAsync(author, null, []);
+
+        // assert
+        Assert.Equal(AuthResult.Fail, result.Result);
+        Assert.Equal("gov", result.PolicyDomain);
+        Assert.Equal(source, result.PolicySource);
+        Assert.Equal(disposition, result.Disposition);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Evaluate_AuthorIsThePsdItself_UsesP()
+    {
+        // arrange: the record found is the Author Domain's own (§4.10.1: "the "p" tag of the record").
+        var dns = new InMemoryDnsResolver().AddTxt("_dmarc.gov", "v=DMARC1; p=reject; sp=none; np=none; psd=y");
+
+        // act
+        var result = await Evaluator(dns).EvaluateAsync("gov", null, []);
+
+        // assert
+        Assert.Equal(DmarcPolicySource.P, result.PolicySource);
+        Assert.Equal(DmarcPolicy.Reject, result.Disposition);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Evaluate_OrgRecordBelowAPsd_WinsOverThePsdRecord()
+    {
+        // arrange: §4.10.1's order: the Organizational Domain's record before the PSD's.
+        var dns = new InMemoryDnsResolver()
+            .AddTxt("_dmarc.gov", "v=DMARC1; p=reject; psd=y")
+            .AddTxt("_dmarc.agency.gov", "v=DMARC1; p=none; sp=quarantine")
+            .AddAddress("mail.agency.gov", "192.0.2.1");
+
+        // act
+        var result = await Evaluator(dns).EvaluateAsync("mail.agency.gov", null, []);
+
+        // assert
+        Assert.Equal("agency.gov", result.PolicyDomain);
+        Assert.Equal(DmarcPolicySource.Sp, result.PolicySource);
+        Assert.Equal(DmarcPolicy.Quarantine, result.Disposition);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Evaluate_RecordBetweenTheOrgDomainAndTheAuthor_IsNotThePolicy()
+    {
+        // arrange: psd=y at gov makes agency.gov the Organizational Domain (§4.10.2 rule 2); the record at
+        // b.agency.gov is neither the Author Domain's, nor the Organizational Domain's, nor the PSD's (§4.10.1).
+        var dns = new InMemoryDnsResolver()
+            .AddTxt("_dmarc.gov", "v=DMARC1; p=none; sp=reject; psd=y")
+            .AddTxt("_dmarc.b.agency.gov", "v=DMARC1; p=none")
+            .AddAddress("a.b.agency.gov", "192.0.2.1");
+
+        // act
+        var result = await Evaluator(dns).EvaluateAsync("a.b.agency.gov", null, []);
+
+        // assert
+        Assert.Equal("gov", result.PolicyDomain);
+        Assert.Equal(DmarcPolicySource.Sp, result.PolicySource);
+        Assert.Equal(DmarcPolicy.Reject, result.Disposition);
     }
 
     [Fact(Timeout = 10_000)]

@@ -1,5 +1,6 @@
 using System.Net;
 using MailPipeline.Core.Spf;
+using MailPipeline.TestSupport;
 
 namespace MailPipeline.Core.Tests.Spf;
 

@@ -144,9 +144,10 @@ public sealed class LocalPipelineTests
     [Fact(Timeout = 60_000)]
     public async Task TryAggregate_DmarcLookupFailsAtAggregation_RetriesTheStageAndDecidesOnTheNextAttempt()
     {
-        // arrange: every stage result stored and final, then DNS fails just for the aggregation
+        // arrange: every stage result stored and final, then DNS fails just for the aggregation. The MAIL FROM is
+        // not aligned (no SPF record), so the unknown DMARC policy could quarantine: worth waiting for.
         await using var test = new TestPipeline(maxAttempts: 3);
-        var envelope = await test.StoreAsync(TestPipeline.Message());
+        var envelope = await test.StoreAsync(TestPipeline.Message(), mailFrom: "bounce@other.test");
         await using (var stagesOnly = new MailPipeline.Pipeline.InProcess.LocalPipeline(test.Directory, test.Authenticator, 3, test.Options))
         {
             // the same data directory, another transport: the stages' completions do not reach the pipeline under test
@@ -168,9 +169,35 @@ public sealed class LocalPipelineTests
         Assert.Null(first);
         var verdict = (await test.Pipeline.Verdicts.GetAsync(envelope.MessageId))!;
         var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)!;
-        Assert.Equal(RouteAction.Deliver, verdict.Action);
+        Assert.Equal(RouteAction.Quarantine, verdict.Action);
+        Assert.StartsWith("dmarc=fail header.from=example.org p=reject", report.Reasons[0], StringComparison.Ordinal);
         Assert.Equal(2, report.Attempt);
         Assert.Equal(2, StageResultDocument<DmarcStageResult>.Parse(await test.Pipeline.Results.GetAsync(envelope.MessageId, StageNames.Dmarc)).Attempt);
+        Assert.Equal(1, StageResultDocument<SpfStageResult>.Parse(await test.Pipeline.Results.GetAsync(envelope.MessageId, StageNames.Spf)).Attempt);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TryAggregate_DmarcLookupFailsButAlignedSpfPasses_RoutesAtOnceWithDmarcTempError()
+    {
+        // arrange: whatever the DMARC record says, the aligned SPF pass passes it: nothing to wait for
+        await using var test = new TestPipeline(maxAttempts: 3);
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        foreach (string stage in StageNames.Checks)
+        {
+            await test.Pipeline.Stages.RunAsync(new StageRequest(envelope, stage));
+        }
+
+        test.Switch.Down = true;
+
+        // act
+        var verdict = await test.Pipeline.Aggregator.TryAggregateAsync(envelope);
+
+        // assert
+        Assert.NotNull(verdict);
+        Assert.Equal(RouteAction.Deliver, verdict.Action);
+        var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)!;
+        Assert.Equal(1, report.Attempt);
+        Assert.Contains("dmarc=temperror", report.AuthenticationResults, StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 60_000)]

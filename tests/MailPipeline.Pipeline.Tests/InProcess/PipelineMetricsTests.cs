@@ -18,7 +18,7 @@ public sealed class PipelineMetricsTests
         // act
         await test.Pipeline.Transport.PublishAsync(envelope);
         Assert.Equal(RouteAction.Quarantine, (await test.WaitRoutedAsync(envelope.MessageId)).Action);
-        await test.WaitRoutedEventsAsync(1); // the counters are updated after the routed copy is written
+        await test.WaitRoutedEventsAsync(1); // the counters follow the routed copy (the aggregator counts after routing)
 
         // assert (other tests in this process may count too: only "at least ours" and "never a policy" are certain)
         Assert.True(telemetry.Total("mailpipeline.check.results", ("check", "dmarc"), ("result", "fail")) >= 1);

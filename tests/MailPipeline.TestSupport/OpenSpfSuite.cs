@@ -1,17 +1,19 @@
 using System.Globalization;
+using System.Text;
 using MailPipeline.Core.Dns;
-using MailPipeline.TestSupport;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
 
-namespace MailPipeline.Core.Tests.Spf;
+namespace MailPipeline.TestSupport;
 
 /// <summary>
 /// Loads an openspf YAML suite (TestData/spf/*.yml): scenarios of tests, each scenario with an inline zone.
 /// Zone semantics follow the suite's reference driver (pyspf test/testspf.py): SPF-type records are also served
 /// as TXT unless the name has TXT entries; a TIMEOUT entry makes every query type not listed before it time out;
 /// CNAMEs are followed (a loop is a server failure); "TXT: NONE" only marks that the name has no TXT.
+/// The same zone can be served by a real DNS server (<see cref="KnotZone"/>) with the TIMEOUT entries as drop rules
+/// of the fault-injecting proxy. Test data: <c>TestData/spf/*.yml</c> beside the test assembly.
 /// </summary>
 public sealed class OpenSpfSuite
 {
@@ -47,6 +49,123 @@ public sealed class OpenSpfSuite
     public int ScenarioCount => _scenarios.Count;
 
     public SuiteCase Case(string scenario, string test) => _scenarios[scenario].Tests[test];
+
+    /// <summary>The scenario's tests, in file order.</summary>
+    public IEnumerable<string> Tests(string scenario) => _scenarios[scenario].Tests.Keys;
+
+    /// <summary>
+    /// The scenario's zone as root-zone file text for a real server (every name absolute), and the proxy rules
+    /// (<c>drop TYPE NAME</c>) for its TIMEOUT entries. SPF-type records are served as themselves and, as the
+    /// reference driver does, as TXT too when the name has no TXT. Names a zone cannot hold (an empty label, a label
+    /// over 63 octets) are left out: no resolver may ask for them.
+    /// </summary>
+    public (string ZoneText, IReadOnlyList<string> DropRules) KnotZone(string scenario)
+    {
+        var zone = new StringBuilder();
+        var rules = new List<string>();
+        foreach (var (key, value) in _scenarios[scenario].Zone)
+        {
+            var name = ((string)key).TrimEnd('.').ToLowerInvariant();
+            if (name.Split('.').Any(label => label.Length is 0 or > 63 || Encoding.UTF8.GetByteCount(label) > 63))
+            {
+                continue;
+            }
+
+            var owner = ZoneName(name);
+            var raw = (List<object>)value;
+            // As the in-memory zone: the types listed before a TIMEOUT answer, every other queried type times out
+            // (a TXT generated from SPF comes after the marker, "TXT: NONE" is no entry).
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (type, _) in Expand(raw))
+            {
+                if (type == "TIMEOUT")
+                {
+                    rules.AddRange(QueryTypes.Where(t => !seen.Contains(t)).Select(t => $"drop {t} {name}"));
+                    break;
+                }
+
+                seen.Add(type);
+            }
+
+            foreach (var (type, data) in Expand(raw).Where(i => i.Type is "TXT" or "A" or "AAAA" or "MX" or "PTR" or "CNAME"))
+            {
+                zone.Append(owner).Append(" 60 IN ").Append(type).Append(' ').Append(Rdata(type, data)).Append('\n');
+            }
+
+            foreach (var spf in raw.OfType<Dictionary<object, object>>().Where(m => m.ContainsKey("SPF")).Select(m => m["SPF"]))
+            {
+                zone.Append(owner).Append(" 60 IN SPF ").Append(TextRdata(spf)).Append('\n');
+            }
+        }
+
+        return (zone.ToString(), rules);
+    }
+
+    private static string Rdata(string type, object? value) => type switch
+    {
+        "TXT" => TextRdata(value),
+        "A" or "AAAA" => (string)value!,
+        "MX" => $"{(string)((List<object>)value!)[0]} {ZoneName(((string)((List<object>)value!)[1]).TrimEnd('.'))}",
+        "PTR" or "CNAME" => ZoneName(((string)value!).TrimEnd('.')),
+        _ => throw new InvalidDataException($"unsupported record type {type}"),
+    };
+
+    /// <summary>TXT/SPF rdata: each character-string quoted, UTF-8, split at 255 octets, unprintable octets as \DDD.</summary>
+    private static string TextRdata(object? value)
+    {
+        var strings = value is List<object> list ? list.Select(s => (string)s).ToList() : [(string)value!];
+        if (strings.Count == 0)
+        {
+            strings.Add(string.Empty);
+        }
+
+        var text = new StringBuilder();
+        foreach (var s in strings)
+        {
+            var bytes = Encoding.UTF8.GetBytes(s);
+            for (var start = 0; start == 0 || start < bytes.Length; start += 255)
+            {
+                text.Append(text.Length == 0 ? "\"" : " \"");
+                foreach (var b in bytes.AsSpan(start, Math.Min(255, bytes.Length - start)))
+                {
+                    text.Append(b switch
+                    {
+                        (byte)'"' => "\\\"",
+                        (byte)'\\' => "\\\\",
+                        >= 0x20 and < 0x7F => ((char)b).ToString(),
+                        _ => "\\" + b.ToString("D3", CultureInfo.InvariantCulture),
+                    });
+                }
+
+                text.Append('"');
+                if (bytes.Length == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>An absolute zone-file owner name: octets other than letters, digits, '-' and '_' as \DDD.</summary>
+    private static string ZoneName(string name)
+    {
+        var text = new StringBuilder();
+        foreach (var label in name.Split('.'))
+        {
+            foreach (var b in Encoding.UTF8.GetBytes(label))
+            {
+                text.Append(b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9') or (byte)'-' or (byte)'_'
+                    ? ((char)b).ToString()
+                    : "\\" + b.ToString("D3", CultureInfo.InvariantCulture));
+            }
+
+            text.Append('.');
+        }
+
+        return text.ToString();
+    }
 
     /// <summary>A fresh in-memory zone for the scenario.</summary>
     public InMemoryDnsResolver Zone(string scenario) => BuildZone(_scenarios[scenario].Zone);
