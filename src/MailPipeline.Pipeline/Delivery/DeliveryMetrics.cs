@@ -17,7 +17,7 @@ public sealed class DeliveryMetrics
     private static readonly Counter<long> RecipientOutcomes = Meter.CreateCounter<long>("mailpipeline.delivery.recipients", description: "Recipient outcomes of next-hop transactions (accepted, deferred, rejected).");
     private static readonly Counter<long> Deliveries = Meter.CreateCounter<long>("mailpipeline.deliveries", description: "Messages whose delivery ended, by outcome (delivered, quarantined).");
     private static readonly Counter<long> Faults = Meter.CreateCounter<long>("mailpipeline.delivery.faults", description: "Delivery attempts that failed with a fault of ours (storage).");
-    private static readonly Histogram<double> RecordWindow = Meter.CreateHistogram(
+    private static readonly Histogram<double> RecordWindows = Meter.CreateHistogram(
         "mailpipeline.delivery.record",
         unit: "s",
         description: "Time from the next hop's accepting reply to our durable record of it.",
@@ -61,7 +61,7 @@ public sealed class DeliveryMetrics
 
     /// <summary>Records the window between a next hop's accepting reply and our durable record.</summary>
     /// <param name="window">The window.</param>
-    public void RecordWindow(TimeSpan window) => RecordWindow.Record(Math.Max(0, window.TotalSeconds));
+    public void RecordWindow(TimeSpan window) => RecordWindows.Record(Math.Max(0, window.TotalSeconds));
 
     /// <summary>Delivered and quarantined messages of this worker so far.</summary>
     /// <param name="outcome">The outcome.</param>
