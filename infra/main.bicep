@@ -86,6 +86,29 @@ param edgeTlsCertificateName string = ''
 @description('Optional. Name of the Key Vault secret holding the Spamhaus DQS key; empty for none.')
 param dqsKeySecretName string = ''
 
+@description('Optional. Next hop the Functions app delivers accepted mail to (smtp://HOST:PORT, smtps://HOST:465, lmtp://HOST:PORT or mx:DOMAIN); empty: no delivery, the deliver container and subscription are for an application that takes mail itself. Outbound port 25 is blocked on most Azure subscriptions: use a relay on 587 with a user name (deliveryUsername) or VNet integration on a subscription that allows 25.')
+param deliveryNextHop string = ''
+
+@description('Optional. TLS policy towards the next hop: Opportunistic (STARTTLS when offered), Required (STARTTLS with a valid certificate) or None.')
+@allowed([
+  'Opportunistic'
+  'Required'
+  'None'
+])
+param deliveryTls string = 'Opportunistic'
+
+@description('Optional. SMTP AUTH user name at the next hop (a submission relay on 587); requires deliveryTls Required. Empty for none.')
+param deliveryUsername string = ''
+
+@description('Optional. Name of the Key Vault secret holding the SMTP AUTH password of the next hop; empty for none.')
+param deliveryPasswordSecretName string = ''
+
+@description('Optional. Domain that ARC-seals delivered mail (d=); its public key is published at <arcSealingSelector>._domainkey.<domain>. Empty: delivered unsealed.')
+param arcSealingDomain string = ''
+
+@description('Optional. Selector of the ARC sealing key; a new key (new version) needs a new selector and DNS record.')
+param arcSealingSelector string = 'arc'
+
 @description('Optional. Principal id allowed to import the certificate and the DQS key into Key Vault (azd passes the deploying user).')
 param operatorPrincipalId string = ''
 
@@ -99,6 +122,9 @@ param logRetentionInDays int = 30
 param alertEmailAddress string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+// The ARC sealing key exists exactly when a sealing domain is set (known before deployment: conditions and setting
+// lists must not depend on outputs).
+var arcSealingKeyName = empty(arcSealingDomain) ? '' : 'arc-seal'
 var allTags = union(tags, { 'azd-env-name': environmentName })
 var deploymentPrefix = uniqueString(deployment().name, location)
 
@@ -166,6 +192,7 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: allTags
     workspaceResourceId: monitoring.outputs.workspaceResourceId
+    arcSealingKeyName: arcSealingKeyName
   }
 }
 
@@ -190,7 +217,8 @@ module rbac 'modules/rbac.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: keyVault.outputs.name
     containerRegistryName: registry.outputs.name
-    functionsReadsKeyVault: !empty(dqsKeySecretName)
+    functionsReadsKeyVault: !empty(dqsKeySecretName) || !empty(deliveryPasswordSecretName)
+    functionsSignsWithKey: arcSealingKeyName
     edgeReadsKeyVault: !empty(edgeTlsCertificateName)
     operatorPrincipalId: operatorPrincipalId
   }
@@ -216,6 +244,13 @@ module functions 'modules/functions.bicep' = {
     dnsServers: dnsServers
     keyVaultUri: keyVault.outputs.uri
     dqsKeySecretName: dqsKeySecretName
+    deliveryNextHop: deliveryNextHop
+    deliveryTls: deliveryTls
+    deliveryUsername: deliveryUsername
+    deliveryPasswordSecretName: deliveryPasswordSecretName
+    arcSealingDomain: arcSealingDomain
+    arcSealingSelector: arcSealingSelector
+    arcSealingKeyId: keyVault.outputs.arcSealingKeyId
     maximumInstanceCount: functionsMaximumInstanceCount
     workspaceResourceId: monitoring.outputs.workspaceResourceId
   }
@@ -282,8 +317,11 @@ output serviceBusFullyQualifiedNamespace string = messaging.outputs.fullyQualifi
 @description('Name of the storage account.')
 output storageAccountName string = storage.outputs.name
 
-@description('Name of the Key Vault holding the edge certificate and the DQS key.')
+@description('Name of the Key Vault holding the edge certificate, the DQS key and the ARC sealing key.')
 output keyVaultName string = keyVault.outputs.name
+
+@description('Key id (with version) of the ARC sealing key; publish its public key at <arcSealingSelector>._domainkey.<arcSealingDomain> (README: "Delivery in Azure"). Empty without sealing.')
+output arcSealingKeyId string = keyVault.outputs.arcSealingKeyId
 
 @description('Name of the Log Analytics workspace.')
 output logAnalyticsWorkspaceName string = monitoring.outputs.workspaceName

@@ -1,5 +1,5 @@
 metadata name = 'MailPipeline Functions app'
-metadata description = 'The checks and the aggregator: a .NET 10 isolated Function App on the Flex Consumption plan with a user-assigned identity, identity-based connections only, and the settings of infra/app-settings.json.'
+metadata description = 'The checks, the aggregator and next-hop delivery: a .NET 10 isolated Function App on the Flex Consumption plan with a user-assigned identity, identity-based connections only, and the settings of infra/app-settings.json.'
 
 import { identityType } from 'shared.bicep'
 
@@ -42,6 +42,32 @@ param keyVaultUri string
 @description('Optional. Name of the Key Vault secret holding the Spamhaus DQS key; empty for none.')
 param dqsKeySecretName string = ''
 
+@description('Optional. Next hop of delivery (Delivery__DefaultNextHop); empty: DeliverFunction is disabled and the deliver subscription is left to an application.')
+param deliveryNextHop string = ''
+
+@description('Optional. TLS policy towards the next hop.')
+@allowed([
+  'Opportunistic'
+  'Required'
+  'None'
+])
+param deliveryTls string = 'Opportunistic'
+
+@description('Optional. SMTP AUTH user name at the next hop; empty for none.')
+param deliveryUsername string = ''
+
+@description('Optional. Name of the Key Vault secret holding the SMTP AUTH password; empty for none.')
+param deliveryPasswordSecretName string = ''
+
+@description('Optional. ARC sealing domain; empty: delivered unsealed.')
+param arcSealingDomain string = ''
+
+@description('Optional. ARC sealing selector.')
+param arcSealingSelector string = 'arc'
+
+@description('Optional. Key id (with version) of the Key Vault key that seals; set whenever arcSealingDomain is (the key is created with it).')
+param arcSealingKeyId string = ''
+
 @description('Optional. Upper bound of instances the plan scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -76,6 +102,12 @@ var staticValues = union(entitySettings, dnsSettings, {
   '${names.hostStorageCredential}': 'managedidentity'
   '${names.pipelineStorageCredential}': 'managedidentity'
   '${names.authServId}': authServId
+  '${names.deliverFunctionDisabled}': empty(deliveryNextHop) ? 'true' : 'false'
+  '${names.deliveryNextHop}': deliveryNextHop
+  '${names.deliveryTls}': deliveryTls
+  '${names.deliveryUsername}': deliveryUsername
+  '${names.arcSealingDomain}': arcSealingDomain
+  '${names.arcSealingSelector}': arcSealingSelector
 })
 
 // ... and values known only once the resources exist.
@@ -91,12 +123,21 @@ var runtimeValues = {
   '${names.appInsightsAuthentication}': 'ClientId=${identity.clientId};Authorization=AAD'
   '${names.azureClientId}': identity.clientId
   '${names.dqsKey}': '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${dqsKeySecretName})'
+  '${names.deliveryPassword}': '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${deliveryPasswordSecretName})'
+  '${names.arcSealingKeyId}': arcSealingKeyId
 }
 
 // Optional settings are set only when the deployment has a value for them.
 var present = {
   '${names.dnsServer}': !empty(dnsServers)
   '${names.dqsKey}': !empty(dqsKeySecretName)
+  '${names.deliveryNextHop}': !empty(deliveryNextHop)
+  '${names.deliveryTls}': !empty(deliveryNextHop)
+  '${names.deliveryUsername}': !empty(deliveryNextHop) && !empty(deliveryUsername)
+  '${names.deliveryPassword}': !empty(deliveryNextHop) && !empty(deliveryPasswordSecretName)
+  '${names.arcSealingDomain}': !empty(arcSealingDomain)
+  '${names.arcSealingSelector}': !empty(arcSealingDomain)
+  '${names.arcSealingKeyId}': !empty(arcSealingDomain)
 }
 
 // Every catalog entry for this app, then the rest of the DNS list (Dns__Servers__1, ...).

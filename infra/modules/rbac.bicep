@@ -31,6 +31,9 @@ param containerRegistryName string
 @description('Optional. Whether the Functions app reads a secret (the DQS key) from Key Vault.')
 param functionsReadsKeyVault bool = false
 
+@description('Optional. Name of the Key Vault key the Functions app ARC-seals with (sign operation only); empty for none.')
+param functionsSignsWithKey string = ''
+
 @description('Optional. Whether the edge reads its TLS certificate from Key Vault.')
 param edgeReadsKeyVault bool = false
 
@@ -45,6 +48,7 @@ var roles = {
   'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6'
   'Key Vault Secrets Officer': 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   'Key Vault Certificates Officer': 'a4417e6f-fecd-4de8-b567-7b0420556985'
+  'Key Vault Crypto User': '12338af0-0e69-4776-bea7-57ae8d297424'
   'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb'
   AcrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
 }
@@ -75,6 +79,10 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
 
 resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
   name: keyVaultName
+
+  resource arcSealingKey 'keys' existing = if (!empty(functionsSignsWithKey)) {
+    name: empty(functionsSignsWithKey) ? 'none' : functionsSignsWithKey
+  }
 }
 
 resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing = {
@@ -130,6 +138,17 @@ resource functionsSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     principalId: functionsPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles['Key Vault Secrets User'])
+  }
+}
+
+// ARC sealing: the sign operation on that one key (Key Vault Crypto User scoped to the key); the key never leaves the vault.
+resource functionsSigns 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(functionsSignsWithKey)) {
+  name: guid(vault::arcSealingKey.id, functionsPrincipalId, roles['Key Vault Crypto User'])
+  scope: vault::arcSealingKey
+  properties: {
+    principalId: functionsPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles['Key Vault Crypto User'])
   }
 }
 

@@ -35,6 +35,8 @@ public static class AzurePipelineServiceCollectionExtensions
         services.TryAddSingleton<IStageResultStore, BlobStageResultStore>();
         services.TryAddSingleton<IVerdictStore, BlobVerdictStore>();
         services.TryAddSingleton<BlobRoutedMailStore>();
+        services.TryAddSingleton<BlobDeliveryStateStore>();
+        services.TryAddSingleton<IDeliveryStateStore>(sp => sp.GetRequiredService<BlobDeliveryStateStore>());
         return services;
     }
 
@@ -56,6 +58,7 @@ public static class AzurePipelineServiceCollectionExtensions
         services.TryAddSingleton<IStageDispatcher>(sp => sp.GetRequiredService<ServiceBusStageDispatcher>());
         services.TryAddSingleton<IMailReceivedPublisher>(sp => sp.GetRequiredService<ServiceBusStageDispatcher>());
         services.TryAddSingleton<ServiceBusRoutedMailPublisher>();
+        services.TryAddSingleton<ServiceBusDeliveryRetryScheduler>();
         services.TryAddSingleton<IRoutedMailStore>(sp => new NotifyingRoutedMailStore(
             sp.GetRequiredService<BlobRoutedMailStore>(),
             sp.GetRequiredService<ServiceBusRoutedMailPublisher>(),

@@ -137,6 +137,25 @@ public sealed class AppSettingsTests(InfraFixture infra)
         Assert.Contains("'spamhaus-dqs'", value, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Settings_Delivery_OffWithoutNextHopPasswordFromKeyVaultSealingKeyPinned()
+    {
+        // arrange / act
+        var defaults = SettingsOf(infra.Defaults, "functions");
+        var full = SettingsOf(infra.Full, "functions");
+
+        // assert: no next hop = the deliver subscription stays with an application
+        Assert.Equal("true", defaults["AzureWebJobs.DeliverFunction.Disabled"]);
+        Assert.DoesNotContain(defaults.Keys, k => k.StartsWith("Delivery__", StringComparison.Ordinal) || k.StartsWith("Arc__", StringComparison.Ordinal));
+        Assert.Equal("false", full["AzureWebJobs.DeliverFunction.Disabled"]);
+        Assert.Equal(("smtp://smtp.relay.test:587", "Required", "relay-user"), (full["Delivery__DefaultNextHop"], full["Delivery__Tls"], full["Delivery__Username"]));
+        Assert.Contains("@Microsoft.KeyVault(SecretUri={0}secrets/{1})", full["Delivery__Password"], StringComparison.Ordinal);
+        Assert.Contains("'relay-password'", full["Delivery__Password"], StringComparison.Ordinal);
+        Assert.Equal(("mail.test", "arc2026"), (full["Arc__Sealing__Domain"], full["Arc__Sealing__Selector"]));
+        Assert.True(Deployment.IsExpression(full["Arc__Sealing__KeyVaultKeyId"]), full["Arc__Sealing__KeyVaultKeyId"]);
+        Assert.Contains("arcSealingKeyId", full["Arc__Sealing__KeyVaultKeyId"], StringComparison.Ordinal);
+    }
+
     internal static Dictionary<string, string> SettingsOf(Deployment deployment, string app) => app switch
     {
         "functions" => Deployment.NameValues(deployment.Single("Microsoft.Web/sites")["properties"]!["siteConfig"]!["appSettings"]!.AsArray()),

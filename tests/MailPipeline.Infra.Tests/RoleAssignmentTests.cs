@@ -14,6 +14,7 @@ public sealed class RoleAssignmentTests(InfraFixture infra)
     private const string KeyVaultCertificatesOfficer = "a4417e6f-fecd-4de8-b567-7b0420556985";
     private const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
     private const string AcrPull = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+    private const string KeyVaultCryptoUser = "12338af0-0e69-4776-bea7-57ae8d297424";
 
     // Owner, Contributor, User Access Administrator, Role Based Access Control Administrator, and the data-plane owners.
     private static readonly string[] Forbidden =
@@ -49,7 +50,24 @@ public sealed class RoleAssignmentTests(InfraFixture infra)
 
         // assert
         Assert.Contains((KeyVaultSecretsUser, "Microsoft.KeyVault/vaults"), roles);
-        Assert.Equal(5, roles.Count);
+        Assert.Equal(6, roles.Count);
+    }
+
+    [Fact]
+    public void Functions_WithArcSealing_SignsWithTheSealingKeyOnly()
+    {
+        // arrange / act
+        var roles = RolesOf(infra.Full, "functionsPrincipalId");
+        var key = infra.Full.OfType("Microsoft.KeyVault/vaults/keys").Single();
+
+        // assert: the sign operation on that one key, scoped to the key (not the vault); the key is RSA 2048, sign/verify only
+        Assert.Contains((KeyVaultCryptoUser, "Microsoft.KeyVault/vaults/keys"), roles);
+        Assert.DoesNotContain((KeyVaultCryptoUser, "Microsoft.KeyVault/vaults"), roles);
+        Assert.Equal("RSA", key["properties"]!["kty"]!.GetValue<string>());
+        Assert.Equal(2048, key["properties"]!["keySize"]!.GetValue<int>());
+        Assert.Equal(["sign", "verify"], key["properties"]!["keyOps"]!.AsArray().Select(o => o!.GetValue<string>()).ToArray());
+        Assert.Empty(infra.Defaults.OfType("Microsoft.KeyVault/vaults/keys"));
+        Assert.DoesNotContain(RolesOf(infra.Defaults, "functionsPrincipalId"), r => r.Role == KeyVaultCryptoUser);
     }
 
     [Fact]

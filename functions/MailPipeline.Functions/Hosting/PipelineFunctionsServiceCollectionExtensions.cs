@@ -23,7 +23,8 @@ public static class PipelineFunctionsServiceCollectionExtensions
     /// <summary>
     /// Adds the check options (sections Dns, Spf, Dkim, Arc, Reputation, Iprev, Dmarc, AuthenticationResults, Verdict),
     /// the pipeline options (section Pipeline), the Blob stores (<c>PipelineStorage</c>), the Service Bus transport
-    /// (<c>ServiceBusConnection</c>), the DNS resolver, the stage runner, the aggregator and the sweep.
+    /// (<c>ServiceBusConnection</c>), the DNS resolver, the stage runner, the aggregator, the sweep and next-hop delivery
+    /// (section Delivery, <see cref="DeliveryServiceCollectionExtensions.AddMailPipelineDelivery"/>).
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configuration">The configuration.</param>
@@ -83,6 +84,7 @@ public static class PipelineFunctionsServiceCollectionExtensions
             sp.GetRequiredService<PipelineMetrics>(),
             sp.GetRequiredService<ILogger<Reconciler>>()));
         services.AddSingleton<StageMessageHandler>();
+        services.AddMailPipelineDelivery(configuration);
         return services;
     }
 

@@ -53,6 +53,9 @@ internal sealed class PipelineStores
 
     public IRoutedMailStore Routed { get; }
 
+    /// <summary>The delivery states (data/delivery, or the deliver container's &lt;id&gt;.delivery.json).</summary>
+    public IDeliveryStateStore? Delivery { get; private init; }
+
     /// <summary>Where a routed message is: a file path or a blob URI.</summary>
     public string Where(string messageId, RouteAction action) => _where(messageId, action);
 
@@ -74,7 +77,10 @@ internal sealed class PipelineStores
             new LocalDiskRoutedMailStore(layout),
             (id, action) => Path.Combine(layout.FolderOf(action), id + ".eml"),
             layout.FolderOf,
-            _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser));
+            _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser))
+        {
+            Delivery = new MailPipeline.Pipeline.Delivery.LocalDiskDeliveryStateStore(layout),
+        };
     }
 
     /// <summary>Opens the Blob stores of a storage account (containers of infra/storage.json; never creates them).</summary>
@@ -93,7 +99,10 @@ internal sealed class PipelineStores
             action => (action == RouteAction.Deliver ? storage.Deliver : storage.Quarantine).Uri.ToString(),
             credential is null
                 ? _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser)
-                : cancellationToken => Quarantine.OperatorIdentity.SignedInAsync(credential, cancellationToken));
+                : cancellationToken => Quarantine.OperatorIdentity.SignedInAsync(credential, cancellationToken))
+        {
+            Delivery = new BlobDeliveryStateStore(storage),
+        };
     }
 }
 

@@ -28,7 +28,11 @@ internal static class ServeCommand
         var xclientHost = new Option<string[]>("--xclient-host") { Description = "A network allowed to send XCLIENT (CIDR, repeatable).", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
         var xforwardHost = new Option<string[]>("--xforward-host") { Description = "A network allowed to send XFORWARD, such as a Postfix relay (CIDR, repeatable).", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
         var resolver = CommonOptions.Resolver();
-        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config };
+        var nextHop = new Option<string?>("--next-hop") { Description = "Deliver accepted mail to this next hop: smtp://HOST:PORT, smtps://HOST:PORT, lmtp://HOST:PORT, lmtp:/path/to/socket or mx:DOMAIN (Delivery:DefaultNextHop). Without it, mail stays in data/deliver/.", HelpName = "URI" };
+        var arcDomain = new Option<string?>("--arc-domain") { Description = "ARC-seal delivered mail as this domain (Arc:Sealing:Domain).", HelpName = "DOMAIN" };
+        var arcSelector = new Option<string?>("--arc-selector") { Description = "Selector of the ARC sealing key (Arc:Sealing:Selector).", HelpName = "SELECTOR" };
+        var arcKey = new Option<string?>("--arc-key") { Description = "PEM file with the ARC sealing private key, RSA 2048 or Ed25519 (Arc:Sealing:PrivateKeyPath).", HelpName = "FILE" };
+        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config, nextHop, arcDomain, arcSelector, arcKey };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -49,6 +53,10 @@ internal static class ServeCommand
                     TrustedProxies = parse.GetValue(trustedProxy) ?? [],
                     XclientHosts = parse.GetValue(xclientHost) ?? [],
                     XforwardHosts = parse.GetValue(xforwardHost) ?? [],
+                    NextHop = parse.GetValue(nextHop),
+                    ArcDomain = parse.GetValue(arcDomain),
+                    ArcSelector = parse.GetValue(arcSelector),
+                    ArcKey = parse.GetValue(arcKey),
                 });
             }
             catch (Exception ex) when (ex is ValidationException or FileNotFoundException or FormatException or InvalidDataException or ArgumentException)
@@ -57,7 +65,18 @@ internal static class ServeCommand
                 return MailPipelineCommand.BadArguments;
             }
 
-            await using var app = ServeHost.Build(configuration, output);
+            Microsoft.AspNetCore.Builder.WebApplication app;
+            try
+            {
+                app = ServeHost.Build(configuration, output);
+            }
+            catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
+            {
+                await error.WriteLineAsync($"mailpipeline serve: {ex.Message}");
+                return MailPipelineCommand.BadArguments;
+            }
+
+            await using var disposeApp = app;
             try
             {
                 await app.StartAsync(cancellationToken);
@@ -72,6 +91,11 @@ internal static class ServeCommand
             var smtpEndpoint = await edge.ListeningEndpoint;
             var pipeline = app.Services.GetRequiredService<LocalPipeline>();
             await output.WriteLineAsync($"mailpipeline serve: {configuration.Configuration["Edge:HostName"]}: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /readyz, /metrics), data in {pipeline.Layout.Root}");
+            if (pipeline.Delivery is not null)
+            {
+                await output.WriteLineAsync($"mailpipeline serve: delivering to {configuration.Delivery.DefaultNextHop ?? "the Delivery:Routes next hops"}{(configuration.Authentication.Arc.Sealing.IsEnabled ? $", ARC-sealed as {configuration.Authentication.Arc.Sealing.Domain}" : string.Empty)}");
+            }
+
             await output.FlushAsync(CancellationToken.None);
             var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);

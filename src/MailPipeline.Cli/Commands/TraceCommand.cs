@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MailPipeline.Cli.Output;
@@ -51,6 +52,7 @@ internal static class TraceCommand
                 routedText = "(deleted from quarantine)";
             }
 
+            var delivery = stores.Delivery is null ? null : await stores.Delivery.GetAsync(messageId, cancellationToken);
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
@@ -68,6 +70,7 @@ internal static class TraceCommand
                     ["size"] = routed.Size,
                 };
                 document["audit"] = audit;
+                document["delivery"] = delivery is null ? null : JsonNode.Parse(delivery.ToJson());
                 await output.WriteLineAsync(document.ToJsonString(HumanJson.Compact));
                 return MailPipelineCommand.Success;
             }
@@ -83,6 +86,20 @@ internal static class TraceCommand
             if (audit is not null)
             {
                 await output.WriteLineAsync($"audit: {audit}");
+            }
+
+            if (delivery is not null)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"delivery: {delivery.Outcome} (round {delivery.Round}, queued {delivery.QueuedAt:u}{(delivery.NextAttemptAt is { } next ? $", next attempt {next:u}" : string.Empty)})"));
+                foreach (var attempt in delivery.Attempts)
+                {
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  attempt {attempt.At:u} {attempt.NextHop} via {attempt.Host}{(attempt.Tls is null ? string.Empty : " tls " + attempt.Tls)}: {attempt.Accepted} accepted, {attempt.Deferred} deferred, {attempt.Rejected} rejected: {attempt.Reply}"));
+                }
+
+                foreach (var recipient in delivery.Recipients)
+                {
+                    await output.WriteLineAsync($"  {recipient.Address}: {recipient.Status} {recipient.Reply}");
+                }
             }
 
             return MailPipelineCommand.Success;

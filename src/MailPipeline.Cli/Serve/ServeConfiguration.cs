@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using MailPipeline.Core.Authentication;
+using MailPipeline.Delivery;
 using MailPipeline.Edge;
 using MailPipeline.Pipeline.Configuration;
 using MailPipeline.Pipeline.Processing;
@@ -37,6 +38,8 @@ internal sealed class ServeConfiguration
     public required MailAuthenticationOptions Authentication { get; init; }
 
     public required PipelineOptions Pipeline { get; init; }
+
+    public required DeliveryOptions Delivery { get; init; }
 
     /// <summary>Builds the configuration from the file and the flags and validates every section.</summary>
     /// <exception cref="ValidationException">A section is invalid (the message names it).</exception>
@@ -80,9 +83,18 @@ internal sealed class ServeConfiguration
         configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
         Validate(edge, EdgeOptions.SectionName);
         ParseEndpoint(pipeline.HttpEndpoint, "Pipeline:HttpEndpoint");
+        var delivery = new DeliveryOptions();
+        configuration.GetSection(DeliveryOptions.SectionName).Bind(delivery, o => o.ErrorOnUnknownConfiguration = true);
+        Validate(delivery, DeliveryOptions.SectionName);
+        var sealing = authentication.Arc.Sealing;
+        bool anySealing = !string.IsNullOrWhiteSpace(sealing.Domain) || !string.IsNullOrWhiteSpace(sealing.Selector) || !string.IsNullOrWhiteSpace(sealing.PrivateKeyPath);
+        if (anySealing && (!sealing.IsEnabled || string.IsNullOrWhiteSpace(sealing.PrivateKeyPath)))
+        {
+            throw new ValidationException("Arc:Sealing needs Domain, Selector and PrivateKeyPath together (--arc-domain, --arc-selector, --arc-key); serve seals with a PEM file (KeyVaultKeyId is for the Functions app).");
+        }
 
         string data = arguments.DataDirectory ?? configuration["Pipeline:DataDirectory"] ?? "data";
-        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline };
+        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery };
     }
 
     /// <summary>Binds and validates every check section.</summary>
@@ -185,6 +197,26 @@ internal sealed class ServeConfiguration
             flags["Spf:ReceivingHost"] = hostName;
         }
 
+        if (arguments.NextHop is not null)
+        {
+            flags["Delivery:DefaultNextHop"] = arguments.NextHop;
+        }
+
+        if (arguments.ArcDomain is not null)
+        {
+            flags["Arc:Sealing:Domain"] = arguments.ArcDomain;
+        }
+
+        if (arguments.ArcSelector is not null)
+        {
+            flags["Arc:Sealing:Selector"] = arguments.ArcSelector;
+        }
+
+        if (arguments.ArcKey is not null)
+        {
+            flags["Arc:Sealing:PrivateKeyPath"] = Path.GetFullPath(arguments.ArcKey);
+        }
+
         // Accepted domains: localhost, the file's, and the flags' (a list: rewrite it whole).
         var domains = new List<string> { "localhost" };
         domains.AddRange(underFlags.GetSection("Edge:AcceptedDomains").GetChildren().Select(c => c.Value!).Where(v => !string.IsNullOrWhiteSpace(v)));
@@ -236,4 +268,12 @@ internal sealed record ServeArguments
     public IReadOnlyList<string> XclientHosts { get; init; } = [];
 
     public IReadOnlyList<string> XforwardHosts { get; init; } = [];
+
+    public string? NextHop { get; init; }
+
+    public string? ArcDomain { get; init; }
+
+    public string? ArcSelector { get; init; }
+
+    public string? ArcKey { get; init; }
 }

@@ -1,5 +1,7 @@
 using System.Net;
+using MailPipeline.Core.Arc;
 using MailPipeline.Core.Authentication;
+using MailPipeline.Pipeline.Delivery;
 using MailPipeline.Core.Dns;
 using MailPipeline.Edge;
 using MailPipeline.Pipeline.InProcess;
@@ -51,6 +53,8 @@ internal static class ServeHost
         builder.Services.AddSingleton(configuration);
         builder.Services.AddMailPipelineTelemetry(builder.Configuration, "mailpipeline-serve", prometheus: true);
         builder.Services.AddSingleton(sp => new MessageAuthenticator(cache, configuration.Authentication, sp.GetRequiredService<ILoggerFactory>()));
+        var sealing = configuration.Authentication.Arc.Sealing;
+        var sealer = sealing.IsEnabled ? new ArcSealer(PemArcSigningKey.FromFile(sealing.PrivateKeyPath!), sealing.Domain!, sealing.Selector!) : null;
         builder.Services.AddSingleton(sp =>
         {
             var pipeline = new LocalPipeline(
@@ -58,9 +62,15 @@ internal static class ServeHost
                 sp.GetRequiredService<MessageAuthenticator>(),
                 configuration.Authentication.Verdict.MaxTempErrorAttempts,
                 configuration.Pipeline,
-                sp.GetRequiredService<ILoggerFactory>());
+                sp.GetRequiredService<ILoggerFactory>(),
+                delivery: new LocalDeliverySetup(configuration.Delivery, cache, sealer));
             var writer = TextWriter.Synchronized(output);
             pipeline.Aggregator.MessageRouted += (_, e) => writer.WriteLine(e.ToSummaryLine());
+            if (pipeline.Delivery is { } delivery)
+            {
+                delivery.Attempted += (_, e) => writer.WriteLine(DeliveryLine(e));
+            }
+
             return pipeline;
         });
         builder.Services.AddSingleton<IRawMessageStore>(sp => sp.GetRequiredService<LocalPipeline>().RawStore);
@@ -84,5 +94,20 @@ internal static class ServeHost
         });
         app.MapMailPipelineMetrics();
         return app;
+    }
+
+    /// <summary>serve's line per delivery attempt: id, outcome, next hop and reply (no recipient addresses).</summary>
+    public static string DeliveryLine(DeliveryAttemptResult result)
+    {
+        string id = result.State?.MessageId ?? "?";
+        var last = result.Transactions.Count > 0 ? result.Transactions[^1] : null;
+        string via = last is null ? string.Empty : $" via {last.Route.Key} ({last.Host}): {last.Summary}";
+        return result.Decision switch
+        {
+            DeliveryDecision.Delivered => $"{id} delivery: delivered{via}",
+            DeliveryDecision.Quarantine => $"{id} delivery: quarantined{via}",
+            DeliveryDecision.Retry => $"{id} delivery: deferred, next attempt {result.RetryAt:HH:mm:ss}{via}",
+            _ => $"{id} delivery: no longer in deliver",
+        };
     }
 }

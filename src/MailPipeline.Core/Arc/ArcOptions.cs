@@ -29,4 +29,7 @@ public sealed class ArcOptions
     /// <summary>Time limit for one message's ARC check; when it expires the result is <c>temperror</c>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Our ARC sealing on delivery (RFC 8617 §5.1); off unless a domain, selector and key are set.</summary>
+    public ArcSealingOptions Sealing { get; set; } = new();
 }

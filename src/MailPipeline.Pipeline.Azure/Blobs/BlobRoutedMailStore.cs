@@ -185,6 +185,53 @@ public sealed class BlobRoutedMailStore : IRoutedMailStore
         return true;
     }
 
+    /// <inheritdoc />
+    public async Task<bool> QuarantineAsync(string messageId, IEnumerable<string> reasons, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reasons);
+        string id = PipelineBlobStorage.SafeId(messageId, nameof(messageId));
+        var source = _storage.Deliver.GetBlobClient(id + MessageSuffix);
+        ETag etag;
+        try
+        {
+            etag = (await source.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ETag;
+        }
+        catch (RequestFailedException ex) when (PipelineBlobStorage.IsNotFound(ex))
+        {
+            return false;
+        }
+
+        await _storage.EnsureContainersAsync(cancellationToken).ConfigureAwait(false);
+        var metadata = new Dictionary<string, string> { ["messageid"] = id, ["action"] = "quarantine", ["quarantinedby"] = "delivery" };
+
+        // Document (with the reasons) first, message last, then the deliver copy goes: a crash in between leaves the
+        // message in both containers, never in neither.
+        byte[] document = await ReadVerdictDocumentAsync(id, RouteAction.Deliver, cancellationToken).ConfigureAwait(false) ?? "{}"u8.ToArray();
+        await UploadDocumentAsync(_storage.Quarantine, id, MailPipeline.Pipeline.Delivery.RoutedDocument.AddReasons(document, reasons), metadata, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var download = await source.DownloadStreamingAsync(new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = etag } }, cancellationToken).ConfigureAwait(false);
+            await using (download.Value.Content.ConfigureAwait(false))
+            {
+                await _storage.Quarantine.GetBlobClient(id + MessageSuffix).UploadAsync(download.Value.Content, new BlobUploadOptions
+                {
+                    HttpHeaders = new BlobHttpHeaders { ContentType = "message/rfc822" },
+                    Metadata = metadata,
+                    TransferOptions = BlobRawMessageStore.TransferOptions,
+                }, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            // Moved or replaced meanwhile (a concurrent quarantine): it is where that one put it.
+            return await FindAsync(id, cancellationToken).ConfigureAwait(false) is { Action: RouteAction.Quarantine };
+        }
+
+        await source.DeleteIfExistsAsync(conditions: new BlobRequestConditions { IfMatch = etag }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await _storage.Deliver.GetBlobClient(id + DocumentSuffix).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>The quarantined message's blob and ETag and its document stamped under <paramref name="property"/>; null when it is not in quarantine.</summary>
     private async Task<(BlobClient Held, ETag ETag, byte[] Document)?> QuarantinedAsync(string id, OperatorStamp stamp, string property, CancellationToken cancellationToken)
     {

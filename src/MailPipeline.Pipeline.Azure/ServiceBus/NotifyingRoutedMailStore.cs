@@ -66,5 +66,22 @@ public sealed class NotifyingRoutedMailStore : IRoutedMailStore
     public Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default) =>
         _inner.DeleteAsync(messageId, stamp, cancellationToken); // nothing is routed: nothing to announce
 
+    /// <summary>Moves a message delivery could not hand over to quarantine, then announces the quarantine decision.</summary>
+    /// <param name="messageId">The message id.</param>
+    /// <param name="reasons">The next hop's replies.</param>
+    /// <param name="cancellationToken">Cancels the move.</param>
+    /// <returns>True when it moved.</returns>
+    public async Task<bool> QuarantineAsync(string messageId, IEnumerable<string> reasons, CancellationToken cancellationToken = default)
+    {
+        if (!await _inner.QuarantineAsync(messageId, reasons, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        byte[] document = await _inner.ReadVerdictDocumentAsync(messageId, RouteAction.Quarantine, cancellationToken).ConfigureAwait(false) ?? [];
+        await _publisher.PublishAsync(messageId, RouteAction.Quarantine, _containers.Quarantine, document, messageId + "-delivery-quarantined", cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     private string ContainerOf(RouteAction action) => action == RouteAction.Deliver ? _containers.Deliver : _containers.Quarantine;
 }

@@ -29,6 +29,9 @@ public static class PipelineMessages
     /// <summary>The application property holding the stage of a completion.</summary>
     public const string StageProperty = "stage";
 
+    /// <summary>The <c>action</c> of a scheduled delivery retry (only the <c>deliver</c> subscription's rule takes it).</summary>
+    public const string DeliveryRetryAction = "deliver-retry";
+
     private const string JsonContentType = "application/json";
 
     private static readonly JsonSerializerOptions CompletionJson = new(JsonSerializerDefaults.Web);
@@ -181,6 +184,28 @@ public static class PipelineMessages
         message.ApplicationProperties["container"] = container;
         message.ApplicationProperties["blobName"] = messageId + ".eml";
         ServiceBusTracing.Inject(message);
+        return message;
+    }
+
+    /// <summary>
+    /// A scheduled delivery retry of a routed mail on <c>mail-routed</c>: <c>action = deliver-retry</c> (taken only by the
+    /// <c>deliver</c> subscription), MessageId <c>&lt;id&gt;-delivery-&lt;attempt&gt;</c>, CorrelationId the mail id, no body.
+    /// </summary>
+    /// <param name="messageId">The mail id.</param>
+    /// <param name="attempt">What makes the notice unique among the mail's notices.</param>
+    /// <returns>The message to schedule.</returns>
+    public static ServiceBusMessage ForDeliveryRetry(string messageId, string attempt)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        ArgumentException.ThrowIfNullOrEmpty(attempt);
+        var message = new ServiceBusMessage(BinaryData.Empty)
+        {
+            MessageId = $"{messageId}-delivery-{attempt}",
+            CorrelationId = messageId,
+            Subject = "mail-routed",
+        };
+        message.ApplicationProperties[ServiceBusEntityNames.ActionProperty] = DeliveryRetryAction;
+        message.ApplicationProperties["blobName"] = messageId + ".eml";
         return message;
     }
 

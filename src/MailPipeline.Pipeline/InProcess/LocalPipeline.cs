@@ -1,4 +1,6 @@
 using MailPipeline.Core.Authentication;
+using MailPipeline.Delivery;
+using MailPipeline.Pipeline.Delivery;
 using MailPipeline.Pipeline.Processing;
 using MailPipeline.Pipeline.Storage;
 using Microsoft.Extensions.Logging;
@@ -28,7 +30,8 @@ public sealed class LocalPipeline : IAsyncDisposable
     /// <param name="options">The pipeline options.</param>
     /// <param name="loggers">The logger factory.</param>
     /// <param name="time">The clock.</param>
-    public LocalPipeline(string dataDirectory, MessageAuthenticator authenticator, int maxTempErrorAttempts, PipelineOptions options, ILoggerFactory? loggers = null, TimeProvider? time = null)
+    /// <param name="delivery">Next-hop delivery (null or without a next hop: messages stay in deliver/ for an application).</param>
+    public LocalPipeline(string dataDirectory, MessageAuthenticator authenticator, int maxTempErrorAttempts, PipelineOptions options, ILoggerFactory? loggers = null, TimeProvider? time = null, LocalDeliverySetup? delivery = null)
     {
         ArgumentNullException.ThrowIfNull(authenticator);
         ArgumentNullException.ThrowIfNull(options);
@@ -47,7 +50,27 @@ public sealed class LocalPipeline : IAsyncDisposable
         Aggregator = new Aggregator(authenticator, maxTempErrorAttempts, RawStore, Results, Verdicts, Routed, Transport, options, Metrics, loggers.CreateLogger<Aggregator>(), _time);
         Reconciler = new Reconciler(RawStore, RawStore, Verdicts, Routed, Transport, Aggregator, options, Metrics, loggers.CreateLogger<Reconciler>(), _time);
         Aggregator.MessageRouted += (_, e) => Reconciler.MarkSettled(e.Envelope.MessageId);
+        if (delivery is { Options.IsEnabled: true })
+        {
+            DeliveryStates = new LocalDiskDeliveryStateStore(Layout);
+            var client = new NextHopClient(delivery.Options, new NextHopResolver(delivery.Dns), loggers.CreateLogger<NextHopClient>(), _time);
+            var deliverer = new MessageDeliverer(Routed, RawStore, DeliveryStates, client, RouteTable.Create(delivery.Options), delivery.Sealer, delivery.Options, loggers.CreateLogger<MessageDeliverer>(), _time);
+            Delivery = new LocalDeliveryQueue(Layout, Routed, DeliveryStates, deliverer, delivery.Options, new DeliveryMetrics(), loggers.CreateLogger<LocalDeliveryQueue>(), _time);
+            Aggregator.MessageRouted += (_, e) =>
+            {
+                if (e.Action == Contracts.RouteAction.Deliver)
+                {
+                    Delivery.Enqueue(e.Envelope.MessageId);
+                }
+            };
+        }
     }
+
+    /// <summary>The next-hop delivery queue, or null when no next hop is configured.</summary>
+    public LocalDeliveryQueue? Delivery { get; }
+
+    /// <summary>The delivery states (<c>data/delivery/</c>), or null without delivery.</summary>
+    public LocalDiskDeliveryStateStore? DeliveryStates { get; }
 
     /// <summary>The folders.</summary>
     public LocalDataLayout Layout { get; }
@@ -86,6 +109,11 @@ public sealed class LocalPipeline : IAsyncDisposable
     {
         Transport.Start(Stages.RunAsync, Aggregator.OnStageCompletedAsync, (_, _) => Metrics.Fault());
         int redriven = await Reconciler.SweepAsync(startup: true, cancellationToken).ConfigureAwait(false);
+        if (Delivery is not null)
+        {
+            await Delivery.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         _sweeping = new CancellationTokenSource();
         _sweeper = SweepLoopAsync(_sweeping.Token);
         return redriven;
@@ -103,6 +131,10 @@ public sealed class LocalPipeline : IAsyncDisposable
         }
 
         await Transport.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (Delivery is not null)
+        {
+            await Delivery.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />
@@ -115,6 +147,10 @@ public sealed class LocalPipeline : IAsyncDisposable
 
         _sweeping?.Dispose();
         await Transport.DisposeAsync().ConfigureAwait(false);
+        if (Delivery is not null)
+        {
+            await Delivery.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private async Task SweepLoopAsync(CancellationToken cancellationToken)

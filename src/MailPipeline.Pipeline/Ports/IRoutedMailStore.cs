@@ -64,4 +64,14 @@ public interface IRoutedMailStore
     /// <param name="cancellationToken">Cancels the deletion.</param>
     /// <returns>True when it was in quarantine and is now deleted; false when it was not in quarantine.</returns>
     Task<bool> DeleteAsync(string messageId, OperatorStamp stamp, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves a message that delivery could not hand over (a 5xx, or retries given up) from deliver to quarantine,
+    /// adding the reasons (the next hop's replies) to its document, so an operator sees why. No bounce is sent.
+    /// </summary>
+    /// <param name="messageId">The message id.</param>
+    /// <param name="reasons">Why.</param>
+    /// <param name="cancellationToken">Cancels the move.</param>
+    /// <returns>True when it was in deliver and is now in quarantine; false when it was not in deliver.</returns>
+    Task<bool> QuarantineAsync(string messageId, IEnumerable<string> reasons, CancellationToken cancellationToken = default);
 }

@@ -211,7 +211,8 @@ public sealed partial class Aggregator
 
         byte[] final = ComposeFinalMessage(raw, _authenticator.AuthServId, report);
         using var content = new MemoryStream(final, writable: false);
-        await _routed.RouteAsync(verdict.MessageId, verdict.Action, content, verdict.Document, cancellationToken).ConfigureAwait(false);
+        byte[] document = Delivery.RoutedDocument.Compose(verdict.Document.Span, envelope); // the envelope travels with the routed copy
+        await _routed.RouteAsync(verdict.MessageId, verdict.Action, content, document, cancellationToken).ConfigureAwait(false);
         return HeaderFields.MessageId(raw);
     }
 

@@ -131,4 +131,33 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
             _release.Release();
         }
     }
+
+    /// <inheritdoc />
+    public async Task<bool> QuarantineAsync(string messageId, IEnumerable<string> reasons, CancellationToken cancellationToken = default)
+    {
+        string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
+        string eml = Path.Combine(_layout.Deliver, id + ".eml");
+        string json = Path.Combine(_layout.Deliver, id + ".json");
+        await _release.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!File.Exists(eml))
+            {
+                return false;
+            }
+
+            byte[] document = File.Exists(json) ? await File.ReadAllBytesAsync(json, cancellationToken).ConfigureAwait(false) : "{}"u8.ToArray();
+            byte[] updated = Delivery.RoutedDocument.AddReasons(document, reasons);
+            await DurableFile.WriteAsync(Path.Combine(_layout.Quarantine, id + ".json"), updated, _layout.Temp, cancellationToken).ConfigureAwait(false);
+            File.Move(eml, Path.Combine(_layout.Quarantine, id + ".eml"), overwrite: true);
+            DurableFile.SyncDirectory(_layout.Quarantine);
+            DurableFile.Delete(json);
+            DurableFile.SyncDirectory(_layout.Deliver);
+            return true;
+        }
+        finally
+        {
+            _release.Release();
+        }
+    }
 }

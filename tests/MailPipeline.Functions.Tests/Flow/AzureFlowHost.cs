@@ -7,6 +7,7 @@ using MailPipeline.Core.Dns;
 using MailPipeline.Edge;
 using MailPipeline.Functions.Aggregation;
 using MailPipeline.Functions.Checks;
+using MailPipeline.Functions.Delivery;
 using MailPipeline.Functions.Hosting;
 using MailPipeline.Pipeline.Azure;
 using MailPipeline.TestBroker;
@@ -50,12 +51,12 @@ internal sealed class AzureFlowHost : IAsyncDisposable
     /// <summary>The function instances as the worker resolves them (one per invocation).</summary>
     public IServiceProvider Functions => _functions ?? throw new InvalidOperationException("Not started.");
 
-    public static async Task<AzureFlowHost> StartAsync()
+    public static async Task<AzureFlowHost> StartAsync(Action<Dictionary<string, string?>>? settings = null, Action<IServiceCollection>? services = null)
     {
         var host = new AzureFlowHost();
         try
         {
-            await host.InitializeAsync();
+            await host.InitializeAsync(settings, services);
             return host;
         }
         catch
@@ -78,6 +79,22 @@ internal sealed class AzureFlowHost : IAsyncDisposable
     /// <summary>The aggregator function that the trigger on <c>check-completed</c> invokes.</summary>
     public Task Aggregate(ServiceBusReceivedMessage message, ServiceBusMessageActions actions) =>
         ActivatorUtilities.CreateInstance<AggregateFunction>(Functions).RunAsync(message, actions, CancellationToken.None);
+
+    /// <summary>The delivery function that the trigger on <c>mail-routed/deliver</c> invokes.</summary>
+    public Task Deliver(ServiceBusReceivedMessage message, ServiceBusMessageActions actions) =>
+        ActivatorUtilities.CreateInstance<DeliverFunction>(Functions).RunAsync(message, actions, CancellationToken.None);
+
+    /// <summary>The blob names in a container.</summary>
+    public async Task<List<string>> ListAsync(string container)
+    {
+        var names = new List<string>();
+        await foreach (var blob in Blobs.GetBlobContainerClient(container).GetBlobsAsync())
+        {
+            names.Add(blob.Name);
+        }
+
+        return names;
+    }
 
     /// <summary>Runs every check function over its subscription until each has settled <paramref name="perSubscription"/> messages.</summary>
     public async Task<List<string>> RunChecksAsync(int perSubscription)
@@ -209,7 +226,7 @@ internal sealed class AzureFlowHost : IAsyncDisposable
         await _azurite.DisposeAsync();
     }
 
-    private async Task InitializeAsync()
+    private async Task InitializeAsync(Action<Dictionary<string, string?>>? configureSettings, Action<IServiceCollection>? configureServices)
     {
         await _azurite.InitializeAsync();
         var settings = new Dictionary<string, string?>
@@ -226,6 +243,7 @@ internal sealed class AzureFlowHost : IAsyncDisposable
             ["Pipeline:RetryBaseDelay"] = "00:00:01",
         };
 
+        configureSettings?.Invoke(settings);
         var edge = Host.CreateApplicationBuilder();
         edge.Configuration.AddInMemoryCollection(settings);
         edge.Logging.ClearProviders();
@@ -237,6 +255,7 @@ internal sealed class AzureFlowHost : IAsyncDisposable
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection().AddLogging();
+        configureServices?.Invoke(services);
         services.AddMailPipelineFunctions(configuration);
         services.AddSingleton<IDnsResolver>(new InMemoryDnsResolver()
             .AddTxt("example.com", "v=spf1 ip4:127.0.0.1 -all")

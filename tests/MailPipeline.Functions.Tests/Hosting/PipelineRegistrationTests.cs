@@ -1,6 +1,7 @@
 using MailPipeline.Core.Authentication;
 using MailPipeline.Functions.Aggregation;
 using MailPipeline.Functions.Checks;
+using MailPipeline.Functions.Delivery;
 using MailPipeline.Functions.Hosting;
 using MailPipeline.Functions.Reconciliation;
 using MailPipeline.Pipeline.Azure.Blobs;
@@ -49,6 +50,49 @@ public sealed class PipelineRegistrationTests
         Assert.IsType<ServiceBusStageDispatcher>(provider.GetRequiredService<IStageDispatcher>());
         Assert.Same(provider.GetRequiredService<Azure.Messaging.ServiceBus.ServiceBusClient>(), provider.GetRequiredService<Azure.Messaging.ServiceBus.ServiceBusClient>());
         Assert.Equal("mx.example.net", provider.GetRequiredService<IOptions<MailAuthenticationOptions>>().Value.AuthenticationResults.AuthServId);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task AddMailPipelineFunctions_NextHopAndKeyVaultSealing_ResolvesTheDeliveryFunctions()
+    {
+        // arrange
+        var settings = Connections();
+        settings["Delivery:DefaultNextHop"] = "smtp://smtp.relay.test:587";
+        settings["Delivery:Tls"] = "Required";
+        settings["Delivery:Username"] = "relay-user";
+        settings["Delivery:Password"] = "secret";
+        settings["Arc:Sealing:Domain"] = "mail.test";
+        settings["Arc:Sealing:Selector"] = "arc2026";
+        settings["Arc:Sealing:KeyVaultKeyId"] = "https://kv-test.vault.azure.net/keys/arc-seal/0123456789abcdef0123456789abcdef";
+        await using var provider = Build(settings);
+
+        // act
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        // assert
+        Assert.NotNull(ActivatorUtilities.CreateInstance<DeliverFunction>(provider));
+        Assert.NotNull(ActivatorUtilities.CreateInstance<DeliverySweepFunction>(provider));
+        Assert.IsType<MailPipeline.Pipeline.Azure.KeyVault.KeyVaultArcSigningKey>(provider.GetRequiredService<MailPipeline.Core.Arc.IArcSigningKey>());
+        Assert.IsType<BlobDeliveryStateStore>(provider.GetRequiredService<IDeliveryStateStore>());
+    }
+
+    [Theory]
+    [InlineData("Delivery:DefaultNextHop", "relay.example:25", "not a next hop")]
+    [InlineData("Delivery:Username", "relay-user", "Tls must be Required")]
+    [InlineData("Arc:Sealing:Domain", "mail.test", "Arc:Sealing needs Domain, Selector and a key")]
+    public void AddMailPipelineFunctions_InvalidDeliveryOrSealing_FailsAtStart(string key, string value, string message)
+    {
+        // arrange
+        var settings = Connections();
+        settings["Delivery:DefaultNextHop"] = "smtp://smtp.relay.test:25";
+        settings[key] = value;
+        using var provider = Build(settings);
+
+        // act
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        // assert
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MailPipeline.Functions.Aggregation;
 using MailPipeline.Functions.Checks;
+using MailPipeline.Functions.Delivery;
 using MailPipeline.Functions.Reconciliation;
 
 namespace MailPipeline.Functions.Tests.Metadata;
@@ -74,6 +75,26 @@ public sealed class PipelineFunctionsMetadataTests
     }
 
     [Fact]
+    public void Metadata_DeliverFunction_TriggersOnTheDeliverSubscriptionOfMailRouted()
+    {
+        // arrange
+        var function = FunctionsBuildOutput.Function(nameof(DeliverFunction));
+        var sweep = FunctionsBuildOutput.Function(nameof(DeliverySweepFunction));
+
+        // act
+        var trigger = Assert.Single(function["bindings"]!.AsArray().OfType<JsonObject>());
+        var timer = Assert.Single(sweep["bindings"]!.AsArray().OfType<JsonObject>());
+
+        // assert
+        Assert.Equal("MailPipeline.Functions.Delivery.DeliverFunction.RunAsync", (string?)function["entryPoint"]);
+        AssertServiceBusTrigger(trigger);
+        Assert.Equal("%MailRoutedTopic%", (string?)trigger["topicName"]);
+        Assert.Equal("%DeliverSubscription%", (string?)trigger["subscriptionName"]);
+        Assert.Equal("deliver", FunctionsBuildOutput.TopologySettings()["DeliverSubscription"]);
+        Assert.Equal(("timerTrigger", DeliverySweepFunction.Schedule), ((string?)timer["type"], (string?)timer["schedule"]));
+    }
+
+    [Fact]
     public void Metadata_AllFunctions_ArePresentOnce()
     {
         // act
@@ -81,7 +102,7 @@ public sealed class PipelineFunctionsMetadataTests
 
         // assert
         Assert.Equal(
-            ["AggregateFunction", "DkimFunction", "DmarcFunction", "ReconcileFunction", "ReputationFunction", "RoutingAuditFunction", "SpfFunction"],
+            ["AggregateFunction", "DeliverFunction", "DeliverySweepFunction", "DkimFunction", "DmarcFunction", "ReconcileFunction", "ReputationFunction", "RoutingAuditFunction", "SpfFunction"],
             names);
     }
 
@@ -90,7 +111,7 @@ public sealed class PipelineFunctionsMetadataTests
     {
         // arrange
         var provider = new GeneratedFunctionMetadataProvider();
-        string[] names = [nameof(SpfFunction), nameof(DkimFunction), nameof(ReputationFunction), nameof(DmarcFunction), nameof(AggregateFunction), nameof(ReconcileFunction)];
+        string[] names = [nameof(SpfFunction), nameof(DkimFunction), nameof(ReputationFunction), nameof(DmarcFunction), nameof(AggregateFunction), nameof(ReconcileFunction), nameof(DeliverFunction), nameof(DeliverySweepFunction)];
 
         // act
         var functions = await provider.GetFunctionMetadataAsync(BuildInfo.FunctionsOutputDirectory);

@@ -33,6 +33,12 @@ public sealed class InfraFixture : IAsyncLifetime
         param edgeTlsCertificateName = 'mx-mail-test'
         param dqsKeySecretName = 'spamhaus-dqs'
         param operatorPrincipalId = '11111111-2222-3333-4444-555555555555'
+        param deliveryNextHop = 'smtp://smtp.relay.test:587'
+        param deliveryTls = 'Required'
+        param deliveryUsername = 'relay-user'
+        param deliveryPasswordSecretName = 'relay-password'
+        param arcSealingDomain = 'mail.test'
+        param arcSealingSelector = 'arc2026'
         param alertEmailAddress = 'oncall@example.test'
         """;
 

@@ -16,9 +16,9 @@ namespace MailPipeline.Pipeline.Tests.InProcess;
 public sealed class PipelineLogTelemetryTests
 {
     [Fact(Timeout = 60_000)]
-    public async Task DmarcServfail_WarningNamesMessageAndCause_RoutedLineHasClientRecipientsSizeAndMessageId_BothInTheTrace()
+    public async Task SpfServfail_WarningNamesMessageAndCause_RoutedLineHasClientRecipientsSizeAndMessageId_BothInTheTrace()
     {
-        // arrange: _dmarc.example.org answers SERVFAIL on every attempt
+        // arrange: example.org's SPF record answers SERVFAIL on every attempt (a temperror that could change the action)
         using var telemetry = new TelemetryCapture();
         var records = new List<LogRecord>();
         using var loggers = LoggerFactory.Create(b => b.AddOpenTelemetry(o =>
@@ -27,7 +27,7 @@ public sealed class PipelineLogTelemetryTests
             o.AddInMemoryExporter(records);
         }));
         await using var test = new TestPipeline(maxAttempts: 2, loggers: loggers);
-        test.Dns.Fail("_dmarc.example.org", DnsStatus.ServerFailure, DnsRecordType.Txt);
+        test.Dns.Fail("example.org", DnsStatus.ServerFailure, DnsRecordType.Txt);
         await test.Pipeline.StartAsync();
         var envelope = await test.StoreAsync(TestPipeline.Message(extraHeaders: "X-Case: log\r\n"));
         string id = envelope.MessageId;
@@ -45,7 +45,7 @@ public sealed class PipelineLogTelemetryTests
         // assert: the warning says which message, which stage, and what failed
         var warning = Assert.Single(ours, r => r.EventId.Id == 801 && r.FormattedMessage!.Contains("attempt 1", StringComparison.Ordinal));
         Assert.Equal(LogLevel.Warning, warning.LogLevel);
-        Assert.Contains($"Message {id} stage dmarc: temporary error on attempt 1: ", warning.FormattedMessage, StringComparison.Ordinal);
+        Assert.Contains($"Message {id} stage spf: temporary error on attempt 1: ", warning.FormattedMessage, StringComparison.Ordinal);
         string text = warning.FormattedMessage!;
         string cause = text[(text.LastIndexOf(": ", StringComparison.Ordinal) + 2)..];
         Assert.False(string.IsNullOrWhiteSpace(cause) || cause == "temporary error", text);
@@ -62,7 +62,7 @@ public sealed class PipelineLogTelemetryTests
         Assert.Matches(" -> (deliver|quarantine)", line);
 
         // correlated: both records carry the trace of the message's spans
-        var stage = Assert.Single(telemetry.Spans, s => s.DisplayName == "stage dmarc" && Equals(s.GetTagItem(TelemetryNames.MessageId), id) && Equals(s.GetTagItem(TelemetryNames.Attempt), 1));
+        var stage = Assert.Single(telemetry.Spans, s => s.DisplayName == "stage spf" && Equals(s.GetTagItem(TelemetryNames.MessageId), id) && Equals(s.GetTagItem(TelemetryNames.Attempt), 1));
         Assert.Equal(stage.TraceId, warning.TraceId);
         Assert.Equal(stage.SpanId, warning.SpanId);
         Assert.NotEqual(default, routed.TraceId);
