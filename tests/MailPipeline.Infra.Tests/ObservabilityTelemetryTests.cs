@@ -43,7 +43,7 @@ public sealed partial class ObservabilityTelemetryTests(InfraFixture infra)
         string query = Query(panel);
 
         // assert
-        Assert.Contains($"name == \"{metric}\"", query, StringComparison.Ordinal);
+        Assert.Contains($"\"{metric}\"", query, StringComparison.Ordinal);
         if (label is not null)
         {
             Assert.Contains($"customDimensions[\"{label}\"]", query, StringComparison.Ordinal);
@@ -153,6 +153,6 @@ public sealed partial class ObservabilityTelemetryTests(InfraFixture infra)
         .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
         .Select(File.ReadAllText));
 
-    [GeneratedRegex(@"name == ""(mailpipeline\.[a-z_.]+)""")]
+    [GeneratedRegex(@"""(mailpipeline\.[a-z_.]+)""")]
     private static partial Regex MetricName();
 }
