@@ -12,13 +12,14 @@ namespace MailPipeline.Cli.Check;
 /// </summary>
 internal static class CheckConfiguration
 {
-    /// <summary>Loads and validates the options; throws <see cref="CheckConfigurationException"/> with a readable message.</summary>
+    /// <summary>Loads and (unless the caller validates later) validates the options; throws <see cref="CheckConfigurationException"/> with a readable message.</summary>
     /// <param name="path">The <c>--config</c> file, or null.</param>
     /// <param name="hostName">
     /// <c>--hostname</c>, or null for the machine's FQDN: the <c>Received-SPF</c> receiver and SPF's <c>%{r}</c> (the flag
     /// overrides the file's <c>Spf:ReceivingHost</c>), and the authserv-id unless the file sets one.
     /// </param>
-    public static MailAuthenticationOptions Load(string? path, string? hostName = null)
+    /// <param name="validate">False when the caller adds to the options and validates them itself afterwards.</param>
+    public static MailAuthenticationOptions Load(string? path, string? hostName = null, bool validate = true)
     {
         var options = new MailAuthenticationOptions();
         string name = hostName ?? Core.LocalHost.FullyQualifiedName;
@@ -26,7 +27,7 @@ internal static class CheckConfiguration
         options.Spf.ReceivingHost = name;
         if (path is null)
         {
-            return Validate(options, "the defaults");
+            return validate ? Validate(options, "the defaults") : options;
         }
 
         var full = Path.GetFullPath(path);
@@ -59,7 +60,7 @@ internal static class CheckConfiguration
             options.Spf.ReceivingHost = hostName; // the flag overrides the file
         }
 
-        return Validate(options, $"'{path}'");
+        return validate ? Validate(options, $"'{path}'") : options;
     }
 
     /// <summary>Validates options assembled in code (the defaults plus command-line zones).</summary>

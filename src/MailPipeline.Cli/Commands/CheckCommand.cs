@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using System.Text;
 using MailPipeline.Cli.Check;
 using MailPipeline.Core;
 using MailPipeline.Core.Authentication;
@@ -122,10 +123,17 @@ internal static class CheckCommand
             MessageAuthenticator authenticator;
             try
             {
-                options = CheckConfiguration.Load(parse.GetValue(config), parse.GetValue(hostName));
-                ReputationCommand.AddZones(options.Reputation, parse.GetValue(dnsbl)); // lists from --config keep their own settings
+                // Validated once, after --dnsbl is added: validation walks every option by reflection, a visible part
+                // of a short command's start-up.
+                var configFile = parse.GetValue(config);
+                var extraZones = parse.GetValue(dnsbl) ?? [];
+                options = CheckConfiguration.Load(configFile, parse.GetValue(hostName), validate: extraZones.Length == 0);
+                ReputationCommand.AddZones(options.Reputation, extraZones); // lists from --config keep their own settings
+                if (extraZones.Length > 0)
+                {
+                    CheckConfiguration.Validate(options, configFile is null ? "the configuration with --dnsbl" : $"'{configFile}' with --dnsbl");
+                }
 
-                CheckConfiguration.Validate(options, "the configuration with --dnsbl");
                 authenticator = new MessageAuthenticator(CommonOptions.CreateResolver(parse.GetValue(resolver), options.Dns), options);
             }
             catch (Exception ex) when (ex is CheckConfigurationException or ArgumentException)
@@ -191,9 +199,24 @@ internal static class CheckCommand
             var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(batchFile))!;
             try
             {
-                summary = await new CheckBatch(authenticator, parallel).RunAsync(reader, baseDirectory, output, cancellationToken, line?.Reporting<CheckBatch.Summary>(counts => string.Create(
-                    System.Globalization.CultureInfo.InvariantCulture,
-                    $"check: {counts.Messages} envelopes, {counts.Errors} with errors, {counts.Messages / Math.Max(0.001, line.Elapsed.TotalSeconds):0} msg/s")));
+                // Console.Out flushes through a 256-character buffer on every write: several write(2) calls per result
+                // line. Standard output gets its own buffer instead, flushed by the batch after each run of lines it writes.
+                var lines = ReferenceEquals(output, Console.Out)
+                    ? new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16) { AutoFlush = false }
+                    : output;
+                try
+                {
+                    summary = await new CheckBatch(authenticator, parallel).RunAsync(reader, baseDirectory, lines, cancellationToken, line?.Reporting<CheckBatch.Summary>(counts => string.Create(
+                        System.Globalization.CultureInfo.InvariantCulture,
+                        $"check: {counts.Messages} envelopes, {counts.Errors} with errors, {counts.Messages / Math.Max(0.001, line.Elapsed.TotalSeconds):0} msg/s")));
+                }
+                finally
+                {
+                    if (!ReferenceEquals(lines, output))
+                    {
+                        await lines.DisposeAsync();
+                    }
+                }
             }
             catch (IOException ex)
             {

@@ -1,19 +1,16 @@
 using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
+using System.Security.Cryptography;
 using MailPipeline.Core.Dkim;
 using MailPipeline.Core.Dns;
+using MailPipeline.Core.Mime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using MimeKit;
-using MimeKit.Cryptography;
 
 namespace MailPipeline.Core.Arc;
 
 /// <summary>
-/// The ARC check (RFC 8617): chain validation with MimeKit's <see cref="ArcVerifier"/>, the newest
-/// ARC-Message-Signature re-checked on the received bytes, the oldest-pass instance, and each sealer
-/// with its trust flag. Results, never exceptions; only the caller's cancellation propagates.
+/// The ARC check (RFC 8617) over the received bytes: the chain's structure (<see cref="ArcChain"/>), every ARC-Seal,
+/// the newest ARC-Message-Signature, the oldest-pass instance, and each sealer with its trust flag. Results, never exceptions; only the caller's cancellation propagates.
 /// </summary>
 public sealed partial class ArcChecker
 {
@@ -80,37 +77,31 @@ public sealed partial class ArcChecker
 
     private async Task<ArcCheckResult> VerifyCoreAsync(RawMessage message, CancellationToken cancellationToken)
     {
-        if (message.Message is null)
+        if (!message.HasHeader)
         {
             return new ArcCheckResult { ChainResult = AuthResult.None, Reason = "unparseable message" };
         }
 
-        var headers = message.Message.Headers;
+        var bytes = message.Bytes.Span;
         var highest = 0;
-        var seals = new SortedDictionary<int, Header>();
-        var signatures = new SortedDictionary<int, Header>();
-        foreach (var header in headers)
+        List<ArcHeader>? arcHeaders = null;
+        foreach (var field in message.Headers)
         {
-            if (header.Id is HeaderId.ArcSeal or HeaderId.ArcMessageSignature or HeaderId.ArcAuthenticationResults)
+            var kind = ArcHeader.KindOf(bytes, field);
+            if (kind != ArcHeaderKind.None)
             {
-                var instance = InstanceOf(header);
-                highest = Math.Max(highest, instance ?? 1);
-                if (instance is { } i && header.Id == HeaderId.ArcSeal)
-                {
-                    seals.TryAdd(i, header);
-                }
-                else if (instance is { } j && header.Id == HeaderId.ArcMessageSignature)
-                {
-                    signatures.TryAdd(j, header);
-                }
+                var header = ArcHeader.Read(bytes, field, kind);
+                (arcHeaders ??= []).Add(header);
+                highest = Math.Max(highest, header.LooseInstance ?? 1);
             }
         }
 
-        if (highest == 0)
+        if (arcHeaders is null)
         {
             return new ArcCheckResult { ChainResult = AuthResult.None };
         }
 
+        var chain = ArcChain.Collect(arcHeaders);
         if (highest > _options.MaxSets)
         {
             return new ArcCheckResult
@@ -118,21 +109,74 @@ public sealed partial class ArcChecker
                 ChainResult = AuthResult.Fail,
                 InstanceCount = highest,
                 Reason = string.Create(CultureInfo.InvariantCulture, $"more than {_options.MaxSets} ARC sets"),
-                Sets = DescribeSets(seals, null),
+                Sets = DescribeSets(chain, null),
             };
+        }
+
+        if (chain.Count == 0)
+        {
+            // ARC header fields, but none with a usable instance: there is no chain to judge.
+            return new ArcCheckResult { ChainResult = AuthResult.None, Sets = DescribeSets(chain, null) };
+        }
+
+        if ((chain.Errors & ~ArcChainErrors.ChainValidationValue) != ArcChainErrors.None)
+        {
+            return Failed(highest, DescribeSets(chain, null), DescribeErrors(chain.Errors), null);
         }
 
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(_options.Timeout);
         var keys = new MessageKeyCache(_locator, _options.MaxKeyLookups);
-        var verifier = new ArcVerifier(keys) { MinimumRsaKeyLength = _options.MinimumRsaKeyBits };
-        ArcValidationResult validation;
+        var policy = new DkimVerificationPolicy(_time.GetUtcNow(), TimeSpan.FromMinutes(5), RejectFutureTimestamps: false);
+        var bodyHashes = new BodyHashCache();
+        var seals = new AuthResult[chain.Count];
+        var errors = chain.Errors;
         try
         {
-            validation = await verifier.VerifyAsync(message.Message, budget.Token).ConfigureAwait(false);
+            // As RFC 8617 §5.2 orders it: the newest ARC-Message-Signature, then every seal newest first (each one's
+            // result is reported per set, so all are checked), then the older message signatures for oldest-pass.
+            var newest = await _verifier.VerifyAsync(message, chain.MessageSignature(highest), highest, SignatureKind.ArcMessageSignature, keys, bodyHashes, policy, budget.Token).ConfigureAwait(false);
+            for (var instance = chain.Count; instance >= 1; instance--)
+            {
+                var sealed_ = await VerifySealAsync(message, chain, instance, keys, budget.Token).ConfigureAwait(false);
+                seals[instance - 1] = sealed_ ? AuthResult.Pass : AuthResult.Fail;
+                if (!sealed_)
+                {
+                    errors |= ArcChainErrors.SealFailed;
+                }
+            }
 
-            // MimeKit turns every exception inside a seal check into "fail", cancellation included.
-            budget.Token.ThrowIfCancellationRequested();
+            var sets = DescribeSets(chain, seals);
+            if (errors != ArcChainErrors.None)
+            {
+                if (newest.Result != AuthResult.Pass)
+                {
+                    errors |= ArcChainErrors.MessageSignatureFailed;
+                }
+
+                return Failed(highest, sets, DescribeErrors(errors), keys);
+            }
+
+            if (newest.Result != AuthResult.Pass)
+            {
+                return newest.Result == AuthResult.TempError
+                    ? Failed(highest, sets, $"newest ARC-Message-Signature: {newest.Detail}", keys)
+                    : Failed(highest, sets, $"newest ARC-Message-Signature on the received bytes: {newest.Detail}", keys);
+            }
+
+            // The chain is good. Walk the older message signatures for oldest-pass (RFC 8617 §5.2 step 6).
+            var oldestPass = 0;
+            for (var instance = highest - 1; instance >= 1; instance--)
+            {
+                var ams = await _verifier.VerifyAsync(message, chain.MessageSignature(instance), instance, SignatureKind.ArcMessageSignature, keys, bodyHashes, policy, budget.Token).ConfigureAwait(false);
+                if (ams.Result != AuthResult.Pass)
+                {
+                    oldestPass = instance + 1;
+                    break;
+                }
+            }
+
+            return new ArcCheckResult { ChainResult = AuthResult.Pass, InstanceCount = highest, OldestPass = oldestPass, Sets = sets };
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -141,72 +185,63 @@ public sealed partial class ArcChecker
                 ChainResult = AuthResult.TempError,
                 InstanceCount = highest,
                 Reason = string.Create(CultureInfo.InvariantCulture, $"ARC check exceeded {_options.Timeout.TotalSeconds:0.#} s"),
-                Sets = DescribeSets(seals, null),
+                Sets = DescribeSets(chain, null),
             };
         }
-
-        var sets = DescribeSets(seals, validation.Seals);
-        switch (validation.Chain)
-        {
-            case ArcSignatureValidationResult.None:
-                return new ArcCheckResult { ChainResult = AuthResult.None, Sets = sets };
-            case ArcSignatureValidationResult.Fail when validation.ChainErrors != ArcValidationErrors.MessageSignatureValidationFailed:
-                return Failed(highest, sets, DescribeErrors(validation.ChainErrors), keys);
-        }
-
-        // The structure and every seal are good. The newest AMS is decided below, on the received bytes: MimeKit
-        // hashes the body from its re-serialised MIME tree and assumes c=simple/simple where ARC signers assume relaxed.
-
-        // Verify the newest AMS, then walk the older ones for oldest-pass (MimeKit does not compute it).
-        var policy = new DkimVerificationPolicy(_time.GetUtcNow(), TimeSpan.FromMinutes(5), RejectFutureTimestamps: false);
-        var bodyHashes = new BodyHashCache();
-        var oldestPass = 0;
-        try
-        {
-            for (var instance = highest; instance >= 1; instance--)
-            {
-                if (!signatures.TryGetValue(instance, out var signature))
-                {
-                    return Failed(highest, sets, string.Create(CultureInfo.InvariantCulture, $"unreadable ARC-Message-Signature i={instance}"), keys);
-                }
-
-                var ams = await _verifier.VerifyAsync(message, signature, instance, SignatureKind.ArcMessageSignature, keys, bodyHashes, policy, budget.Token).ConfigureAwait(false);
-                if (ams.Result == AuthResult.Pass)
-                {
-                    continue;
-                }
-
-                if (instance == highest)
-                {
-                    return ams.Result == AuthResult.TempError
-                        ? Failed(highest, sets, $"newest ARC-Message-Signature: {ams.Detail}", keys)
-                        : Failed(highest, sets, $"newest ARC-Message-Signature on the received bytes: {ams.Detail}", keys);
-                }
-
-                oldestPass = instance + 1;
-                break;
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new ArcCheckResult { ChainResult = AuthResult.TempError, InstanceCount = highest, Reason = "ARC check timed out", Sets = sets };
-        }
-
-        return new ArcCheckResult { ChainResult = AuthResult.Pass, InstanceCount = highest, OldestPass = oldestPass, Sets = sets };
     }
 
-    private static ArcCheckResult Failed(int count, IReadOnlyList<ArcSetInfo> sets, string reason, MessageKeyCache keys)
+    /// <summary>
+    /// One ARC-Seal (RFC 8617 §5.1.1): its tags, its key, and the signature over the relaxed AAR, AMS and AS of every set
+    /// up to this one, this seal with its <c>b=</c> value deleted and no final CRLF. Any problem is a failed seal.
+    /// </summary>
+    private async Task<bool> VerifySealAsync(RawMessage message, ArcChain chain, int instance, MessageKeyCache keys, CancellationToken cancellationToken)
     {
-        if (keys.SawTempError)
+        var seal = chain.Seal(instance);
+        var tags = seal.Tags!;
+        if (!tags.TryGet("a", out var a) || !a.Equals("rsa-sha256", StringComparison.OrdinalIgnoreCase)
+            || !tags.TryGet("d", out var d) || d.Length == 0
+            || !tags.TryGet("s", out var s) || s.Length == 0
+            || tags.GetCompact("b") is not { Length: > 0 } b
+            || tags.Contains("h")
+            || (tags.TryGet("t", out var t) && !int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            || (tags.GetCompact("q") is { } q && !q.Split(':').Any(m => m.Equals("dns/txt", StringComparison.OrdinalIgnoreCase))))
+        {
+            return false;
+        }
+
+        var lookup = await keys.GetAsync(d, s, cancellationToken).ConfigureAwait(false);
+        if (lookup.Status != DkimKeyStatus.Found || !lookup.Key!.IsRsa || lookup.Key.Bits < _options.MinimumRsaKeyBits)
+        {
+            return false;
+        }
+
+        var bytes = message.Bytes.Span;
+        using var canonical = new PooledBufferWriter(4096);
+        for (var i = 1; i < instance; i++)
+        {
+            DkimCanonicalization.AppendRelaxedHeader(chain.AuthenticationResults(i).Field.Raw(bytes), canonical);
+            DkimCanonicalization.AppendRelaxedHeader(chain.MessageSignature(i).Raw(bytes), canonical);
+            DkimCanonicalization.AppendRelaxedHeader(chain.Seal(i).Field.Raw(bytes), canonical);
+        }
+
+        DkimCanonicalization.AppendRelaxedHeader(chain.AuthenticationResults(instance).Field.Raw(bytes), canonical);
+        DkimCanonicalization.AppendRelaxedHeader(chain.MessageSignature(instance).Raw(bytes), canonical);
+        return DkimCanonicalization.AppendSignatureField(seal.Field.Raw(bytes), relaxed: true, canonical)
+            && DkimSignatureVerifier.VerifyCanonical(canonical.WrittenSpan, HashAlgorithmName.SHA256, lookup.Key, b);
+    }
+
+    private static ArcCheckResult Failed(int count, IReadOnlyList<ArcSetInfo> sets, string reason, MessageKeyCache? keys)
+    {
+        if (keys is not null && keys.SawTempError)
         {
             return new ArcCheckResult { ChainResult = AuthResult.TempError, InstanceCount = count, Sets = sets, Reason = $"key lookup failed transiently ({reason})" };
         }
 
-        if (keys.SawLimit)
+        if (keys is not null && keys.SawLimit)
         {
             reason = $"key lookup limit reached ({reason})";
         }
-        else if (keys.LastKeyProblem is { } problem)
+        else if (keys?.LastKeyProblem is { } problem)
         {
             reason = $"{reason} ({problem})";
         }
@@ -214,13 +249,13 @@ public sealed partial class ArcChecker
         return new ArcCheckResult { ChainResult = AuthResult.Fail, InstanceCount = count, Sets = sets, Reason = reason };
     }
 
-    private List<ArcSetInfo> DescribeSets(SortedDictionary<int, Header> seals, ArcHeaderValidationResult[]? verified)
+    private List<ArcSetInfo> DescribeSets(ArcChain chain, AuthResult[]? seals)
     {
-        var sets = new List<ArcSetInfo>(seals.Count);
-        foreach (var (instance, header) in seals)
+        var sets = new List<ArcSetInfo>(chain.SealCount);
+        foreach (var (instance, header) in chain.Seals())
         {
             string? d = null, s = null, a = null, cv = null;
-            if (DkimTagList.TryParse(Encoding.UTF8.GetString(header.RawValue), out var tags, out _))
+            if (header.Tags is { } tags)
             {
                 d = tags.TryGet("d", out var dv) ? dv : null;
                 s = tags.TryGet("s", out var sv) ? sv : null;
@@ -228,67 +263,26 @@ public sealed partial class ArcChecker
                 cv = tags.TryGet("cv", out var cvv) ? cvv.ToLowerInvariant() : null;
             }
 
-            var seal = AuthResult.None;
-            if (verified is not null && instance - 1 < verified.Length && verified[instance - 1] is { } checkedSeal && ReferenceEquals(checkedSeal.Header, header))
-            {
-                seal = checkedSeal.Signature switch
-                {
-                    ArcSignatureValidationResult.Pass => AuthResult.Pass,
-                    ArcSignatureValidationResult.Fail => AuthResult.Fail,
-                    _ => AuthResult.None,
-                };
-            }
-
+            var seal = seals is not null && instance - 1 < seals.Length ? seals[instance - 1] : AuthResult.None;
             sets.Add(new ArcSetInfo(instance, d, s, a, cv, seal, d is not null && _trusted.Contains(d.TrimEnd('.'))));
         }
 
         return sets;
     }
 
-    private static string DescribeErrors(ArcValidationErrors errors)
+    private static string DescribeErrors(ArcChainErrors errors)
     {
-        if (errors == ArcValidationErrors.None)
+        var parts = new List<string>();
+        foreach (var (flag, text) in ArcChain.ErrorTexts)
         {
-            return "chain did not validate";
-        }
-
-        var parts = Enum.GetValues<ArcValidationErrors>()
-            .Where(flag => flag != ArcValidationErrors.None && errors.HasFlag(flag))
-            .Select(flag => flag switch
+            if ((errors & flag) != 0)
             {
-                ArcValidationErrors.MessageSignatureValidationFailed => "newest ARC-Message-Signature did not verify",
-                ArcValidationErrors.SealValidationFailed => "an ARC-Seal did not verify",
-                ArcValidationErrors.InvalidArcSealChainValidationValue => "an ARC-Seal has the wrong cv=",
-                ArcValidationErrors.MissingArcSealChainValidationValue => "an ARC-Seal has no cv=",
-                _ => SplitWords(flag.ToString()),
-            });
-        return string.Join("; ", parts);
-    }
-
-    private static string SplitWords(string name) => WordBoundary().Replace(name, " $1").Trim().ToLowerInvariant().Replace("arc ", "ARC-", StringComparison.Ordinal);
-
-    private static int? InstanceOf(Header header)
-    {
-        var text = Encoding.UTF8.GetString(header.RawValue);
-        if (header.Id == HeaderId.ArcAuthenticationResults)
-        {
-            var match = AarInstance().Match(text);
-            return match.Success && int.TryParse(match.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var aar) ? aar : null;
+                parts.Add(text);
+            }
         }
 
-        return DkimTagList.TryParse(text, out var tags, out _)
-            && tags.TryGet("i", out var value)
-            && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var instance)
-            && instance is >= 1 and <= 1000
-            ? instance
-            : null;
+        return parts.Count == 0 ? "chain did not validate" : string.Join("; ", parts);
     }
-
-    [GeneratedRegex(@"^\s*i\s*=\s*([0-9]{1,4})\s*;", RegexOptions.CultureInvariant)]
-    private static partial Regex AarInstance();
-
-    [GeneratedRegex("([A-Z])", RegexOptions.CultureInvariant)]
-    private static partial Regex WordBoundary();
 
     private static partial class Log
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using MailPipeline.Core.Dkim;
+using MailPipeline.Core.Mime;
 
 namespace MailPipeline.Core.Arc;
 
@@ -62,7 +63,8 @@ public sealed class ArcSealer
     public async Task<byte[]?> SealAsync(ReadOnlyMemory<byte> message, AuthResult chainValidation, string authenticationResults, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(authenticationResults);
-        var fields = HeaderFieldReader.Read(message.Span, out int bodyOffset);
+        var fields = new List<HeaderField>();
+        int bodyOffset = HeaderBlock.Parse(message.Span, fields);
         var arcSets = CollectSets(message.Span, fields, out int highest);
         if (highest >= MaxInstance || chainValidation is not (AuthResult.None or AuthResult.Pass or AuthResult.Fail))
         {
@@ -80,27 +82,29 @@ public sealed class ArcSealer
 
         // ARC-Message-Signature over the chosen fields, selected bottom-up per name as a verifier does.
         var names = new List<string>();
-        var chosen = new List<RawHeaderField>();
+        var chosen = new List<HeaderField>();
         foreach (string name in SignedFields)
         {
-            var occurrences = fields.Where(f => f.Name.Equals(name, StringComparison.OrdinalIgnoreCase)).Reverse().ToList();
-            foreach (var field in occurrences)
+            for (int f = fields.Count - 1; f >= 0; f--)
             {
-                names.Add(name.ToLowerInvariant());
-                chosen.Add(field);
+                if (fields[f].IsNamed(message.Span, name))
+                {
+                    names.Add(name.ToLowerInvariant());
+                    chosen.Add(fields[f]);
+                }
             }
         }
 
-        string bh = Convert.ToBase64String(DkimCanonicalization.BodyHash(message.Span[bodyOffset..], relaxed: true, HashAlgorithmName.SHA256));
+        string bh = Convert.ToBase64String(DkimBodyHasher.Hash(message.Span[bodyOffset..], relaxed: true, HashAlgorithmName.SHA256, -1).Digest);
         string amsUnsigned = " i=" + inst + "; a=" + _key.Algorithm + "; c=relaxed/relaxed; d=" + Domain + "; s=" + Selector + "; t=" + t + ";\r\n\th="
             + FoldList(names) + ";\r\n\tbh=" + bh + ";\r\n\tb=";
         var amsInput = new ArrayBufferWriter<byte>(4096);
         foreach (var field in chosen)
         {
-            DkimCanonicalization.AppendRelaxedHeader(amsInput, field.Name, message.Span[field.ValueStart..field.ValueEnd]);
+            DkimCanonicalization.AppendRelaxedHeader(field.Raw(message.Span), amsInput);
         }
 
-        DkimCanonicalization.AppendRelaxedHeader(amsInput, "ARC-Message-Signature", Encoding.UTF8.GetBytes(amsUnsigned), withCrlf: false);
+        DkimCanonicalization.AppendRelaxedHeader(Field("ARC-Message-Signature", amsUnsigned), amsInput, terminate: false);
         string amsValue = amsUnsigned + FoldBase64(await _key.SignDigestAsync(SHA256.HashData(amsInput.WrittenSpan), cancellationToken).ConfigureAwait(false));
 
         // ARC-Seal over AAR, AMS, AS of every set in instance order (ours last, b= empty); only ours when cv=fail.
@@ -110,15 +114,15 @@ public sealed class ArcSealer
         {
             foreach (var (_, aar, ams, seal) in arcSets)
             {
-                DkimCanonicalization.AppendRelaxedHeader(sealInput, aar.Name, message.Span[aar.ValueStart..aar.ValueEnd]);
-                DkimCanonicalization.AppendRelaxedHeader(sealInput, ams.Name, message.Span[ams.ValueStart..ams.ValueEnd]);
-                DkimCanonicalization.AppendRelaxedHeader(sealInput, seal.Name, message.Span[seal.ValueStart..seal.ValueEnd]);
+                DkimCanonicalization.AppendRelaxedHeader(aar.Raw(message.Span), sealInput);
+                DkimCanonicalization.AppendRelaxedHeader(ams.Raw(message.Span), sealInput);
+                DkimCanonicalization.AppendRelaxedHeader(seal.Raw(message.Span), sealInput);
             }
         }
 
-        DkimCanonicalization.AppendRelaxedHeader(sealInput, "ARC-Authentication-Results", Encoding.UTF8.GetBytes(aarValue));
-        DkimCanonicalization.AppendRelaxedHeader(sealInput, "ARC-Message-Signature", Encoding.UTF8.GetBytes(amsValue));
-        DkimCanonicalization.AppendRelaxedHeader(sealInput, "ARC-Seal", Encoding.UTF8.GetBytes(asUnsigned), withCrlf: false);
+        DkimCanonicalization.AppendRelaxedHeader(Field("ARC-Authentication-Results", aarValue), sealInput);
+        DkimCanonicalization.AppendRelaxedHeader(Field("ARC-Message-Signature", amsValue), sealInput);
+        DkimCanonicalization.AppendRelaxedHeader(Field("ARC-Seal", asUnsigned), sealInput, terminate: false);
         string asValue = asUnsigned + FoldBase64(await _key.SignDigestAsync(SHA256.HashData(sealInput.WrittenSpan), cancellationToken).ConfigureAwait(false));
 
         return Encoding.UTF8.GetBytes("ARC-Seal:" + asValue + "\r\nARC-Message-Signature:" + amsValue + "\r\nARC-Authentication-Results:" + aarValue + "\r\n");
@@ -129,30 +133,31 @@ public sealed class ArcSealer
     /// <returns>The highest instance.</returns>
     public static int HighestInstance(ReadOnlySpan<byte> message)
     {
-        var fields = HeaderFieldReader.Read(message, out _);
+        var fields = new List<HeaderField>();
+        HeaderBlock.Parse(message, fields);
         CollectSets(message, fields, out int highest);
         return highest;
     }
 
-    private static List<(int Instance, RawHeaderField Aar, RawHeaderField Ams, RawHeaderField Seal)> CollectSets(ReadOnlySpan<byte> message, List<RawHeaderField> fields, out int highest)
+    private static List<(int Instance, HeaderField Aar, HeaderField Ams, HeaderField Seal)> CollectSets(ReadOnlySpan<byte> message, List<HeaderField> fields, out int highest)
     {
-        var aar = new SortedDictionary<int, RawHeaderField>();
-        var ams = new SortedDictionary<int, RawHeaderField>();
-        var seals = new SortedDictionary<int, RawHeaderField>();
+        var aar = new SortedDictionary<int, HeaderField>();
+        var ams = new SortedDictionary<int, HeaderField>();
+        var seals = new SortedDictionary<int, HeaderField>();
         highest = 0;
         foreach (var field in fields)
         {
-            SortedDictionary<int, RawHeaderField>? target =
-                field.Name.Equals("ARC-Seal", StringComparison.OrdinalIgnoreCase) ? seals
-                : field.Name.Equals("ARC-Message-Signature", StringComparison.OrdinalIgnoreCase) ? ams
-                : field.Name.Equals("ARC-Authentication-Results", StringComparison.OrdinalIgnoreCase) ? aar
+            SortedDictionary<int, HeaderField>? target =
+                field.IsNamed(message, "ARC-Seal"u8) ? seals
+                : field.IsNamed(message, "ARC-Message-Signature"u8) ? ams
+                : field.IsNamed(message, "ARC-Authentication-Results"u8) ? aar
                 : null;
             if (target is null)
             {
                 continue;
             }
 
-            string value = Encoding.UTF8.GetString(message[field.ValueStart..field.ValueEnd]);
+            string value = Encoding.UTF8.GetString(field.RawValue(message));
             int? instance = InstanceOf(value);
             if (instance is { } i)
             {
@@ -165,7 +170,7 @@ public sealed class ArcSealer
             }
         }
 
-        var sets = new List<(int, RawHeaderField, RawHeaderField, RawHeaderField)>();
+        var sets = new List<(int, HeaderField, HeaderField, HeaderField)>();
         for (int i = 1; i <= highest; i++)
         {
             if (aar.TryGetValue(i, out var a) && ams.TryGetValue(i, out var m) && seals.TryGetValue(i, out var s))
@@ -191,6 +196,9 @@ public sealed class ArcSealer
 
         return null;
     }
+
+    /// <summary>A field we are about to add, as raw bytes (<c>Name:value</c>) for the shared canonicalization.</summary>
+    private static byte[] Field(string name, string value) => Encoding.UTF8.GetBytes(name + ":" + value);
 
     private static string ResultsValue(string authenticationResults)
     {

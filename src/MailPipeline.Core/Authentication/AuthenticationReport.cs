@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace MailPipeline.Core.Authentication;
 
@@ -9,6 +11,9 @@ namespace MailPipeline.Core.Authentication;
 /// </summary>
 public sealed record AuthenticationReport
 {
+    /// <summary>Batch mode (<c>check --batch</c>): the input line this report answers; written first, absent elsewhere.</summary>
+    public int? Line { get; init; }
+
     /// <summary>The input file (batch mode) or the pipeline's message id.</summary>
     public string? File { get; init; }
 
@@ -68,11 +73,23 @@ public sealed record AuthenticationReport
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(AuthenticationReportJsonContext.Default, new DefaultJsonTypeInfoResolver()),
     };
+
+    private static JsonTypeInfo<AuthenticationReport> TypeInfo => field ??= (JsonTypeInfo<AuthenticationReport>)JsonOptions.GetTypeInfo(typeof(AuthenticationReport));
 
     /// <summary>Serialises the report on one line.</summary>
     /// <returns>The JSON text.</returns>
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    public string ToJson() => JsonSerializer.Serialize(this, TypeInfo);
+
+    /// <summary>Writes the report as one JSON object (UTF-8, one line) to <paramref name="writer"/>.</summary>
+    /// <param name="writer">Where the JSON goes.</param>
+    public void WriteJson(IBufferWriter<byte> writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        using var json = new Utf8JsonWriter(writer, new JsonWriterOptions { Encoder = JsonOptions.Encoder, SkipValidation = true });
+        JsonSerializer.Serialize(json, this, TypeInfo);
+    }
 }
 
 /// <summary>SPF in a report.</summary>

@@ -29,6 +29,16 @@ public sealed partial class MessageAuthenticator
     private readonly AuthenticationResultsComposer _composer;
     private readonly FromHeaderExtractor _from;
     private readonly ArcOptions _arcOptions;
+    private readonly DnsListZone[] _zones;
+
+    // Created once: ILoggerFactory.CreateLogger<T> formats the type's name on every call, which cost more per message than
+    // the reputation check itself.
+    private readonly ILogger<SpfEvaluator> _spfLogger;
+    private readonly ILogger<DkimChecker> _dkimLogger;
+    private readonly ILogger<ArcChecker> _arcLogger;
+    private readonly ILogger<ReputationChecker> _reputationLogger;
+    private readonly ILogger<IprevChecker> _iprevLogger;
+    private readonly ILogger<DmarcEvaluator> _dmarcLogger;
 
     /// <summary>Creates an authenticator.</summary>
     /// <param name="resolver">The shared (usually caching) resolver; each stage gets its own time budget on top.</param>
@@ -39,11 +49,17 @@ public sealed partial class MessageAuthenticator
     {
         ArgumentNullException.ThrowIfNull(resolver);
         ArgumentNullException.ThrowIfNull(options);
-        options.Reputation.EnsureValid();
+        _zones = ReputationChecker.ParseZones(options.Reputation);
         _resolver = resolver;
         _options = options;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger<MessageAuthenticator>();
+        _spfLogger = _loggers.CreateLogger<SpfEvaluator>();
+        _dkimLogger = _loggers.CreateLogger<DkimChecker>();
+        _arcLogger = _loggers.CreateLogger<ArcChecker>();
+        _reputationLogger = _loggers.CreateLogger<ReputationChecker>();
+        _iprevLogger = _loggers.CreateLogger<IprevChecker>();
+        _dmarcLogger = _loggers.CreateLogger<DmarcEvaluator>();
         _time = time ?? TimeProvider.System;
         _verdict = new VerdictPolicy(CopyVerdictOptions(options));
         _composer = new AuthenticationResultsComposer(options.AuthenticationResults);
@@ -65,7 +81,7 @@ public sealed partial class MessageAuthenticator
     {
         ArgumentNullException.ThrowIfNull(envelope);
         using var dns = Budget();
-        var spf = new SpfEvaluator(dns, _options.Spf, _loggers.CreateLogger<SpfEvaluator>(), _time);
+        var spf = new SpfEvaluator(dns, _options.Spf, _spfLogger, _time);
         var result = await spf.EvaluateMailFromAsync(envelope.ClientIp, envelope.Helo, envelope.MailFrom, cancellationToken).ConfigureAwait(false);
         return new SpfStageResult
         {
@@ -88,8 +104,8 @@ public sealed partial class MessageAuthenticator
     {
         ArgumentNullException.ThrowIfNull(message);
         using var dns = Budget();
-        var dkim = new DkimChecker(dns, _options.Dkim, _loggers.CreateLogger<DkimChecker>(), _time);
-        var arc = new ArcChecker(dns, _arcOptions, _loggers.CreateLogger<ArcChecker>(), _time);
+        var dkim = new DkimChecker(dns, _options.Dkim, _dkimLogger, _time);
+        var arc = new ArcChecker(dns, _arcOptions, _arcLogger, _time);
         var dkimTask = dkim.VerifyAsync(message, cancellationToken);
         var arcTask = arc.VerifyAsync(message, cancellationToken);
         var signatures = await dkimTask.ConfigureAwait(false);
@@ -120,8 +136,8 @@ public sealed partial class MessageAuthenticator
     {
         ArgumentNullException.ThrowIfNull(envelope);
         using var dns = Budget();
-        var lists = new ReputationChecker(dns, _options.Reputation, _loggers.CreateLogger<ReputationChecker>());
-        var iprev = new IprevChecker(dns, _options.Iprev, _loggers.CreateLogger<IprevChecker>());
+        var lists = new ReputationChecker(dns, _options.Reputation, _zones, _reputationLogger);
+        var iprev = new IprevChecker(dns, _options.Iprev, _iprevLogger);
         var listsTask = lists.CheckAsync(envelope.ClientIp, envelope.Helo, envelope.MailFromDomain, fromDomain, cancellationToken);
         var iprevTask = iprev.CheckAsync(envelope.ClientIp, cancellationToken);
         var reputation = await listsTask.ConfigureAwait(false);
@@ -212,7 +228,7 @@ public sealed partial class MessageAuthenticator
         else
         {
             using var dns = Budget();
-            var evaluator = new DmarcEvaluator(dns, _options.Dmarc, _loggers.CreateLogger<DmarcEvaluator>());
+            var evaluator = new DmarcEvaluator(dns, _options.Dmarc, _dmarcLogger);
             dmarc = await evaluator.EvaluateAsync(dmarcStage.FromDomain, DmarcIdentifiers(spf, dkim), cancellationToken).ConfigureAwait(false);
         }
 

@@ -1,7 +1,7 @@
 using MailPipeline.Core.Dns;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using MimeKit;
+using MailPipeline.Core.Mime;
 
 namespace MailPipeline.Core.Dkim;
 
@@ -72,13 +72,22 @@ public sealed partial class DkimChecker
     public async Task<DkimCheckResult> VerifyAsync(RawMessage message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (message.Message is null)
+        if (!message.HasHeader)
         {
-            // MimeKit could not even find a header block: there is nothing to verify.
+            // Not even a header block: there is nothing to verify.
             return new DkimCheckResult([]);
         }
 
-        var headers = message.Message.Headers.Where(h => h.Id == HeaderId.DkimSignature).ToList();
+        var headers = new List<HeaderField>();
+        var bytes = message.Bytes.Span;
+        foreach (var field in message.Headers)
+        {
+            if (field.IsNamed(bytes, "DKIM-Signature"u8))
+            {
+                headers.Add(field);
+            }
+        }
+
         var results = new List<DkimSignatureResult>(headers.Count);
         if (headers.Count == 0)
         {

@@ -1,19 +1,24 @@
 using System.Diagnostics.CodeAnalysis;
-using Org.BouncyCastle.Asn1;
-using Org.BouncyCastle.Asn1.X509;
-using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Security;
+using System.Security.Cryptography;
+using Org.BouncyCastle.Math.EC.Rfc8032;
 
 namespace MailPipeline.Core.Dkim;
 
-/// <summary>A parsed DKIM key record (RFC 6376 §3.6.1, RFC 8463 §4.2).</summary>
+/// <summary>
+/// A parsed DKIM key record (RFC 6376 §3.6.1, RFC 8463 §4.2). RSA keys are .NET <see cref="RSA"/> objects (OpenSSL on
+/// Linux), built once per record text and shared: verification is stateless, so one key serves concurrent checks.
+/// Ed25519 keys are kept as their 32 bytes (.NET has no Ed25519; BouncyCastle, already present through MimeKit, verifies).
+/// </summary>
 public sealed class DkimPublicKey
 {
-    private DkimPublicKey(string keyType, AsymmetricKeyParameter key, int bits, IReadOnlyList<string>? hashes, IReadOnlyList<string> services, bool testing, bool strictIdentity)
+    private readonly RSA? _rsa;
+    private readonly byte[]? _ed25519;
+
+    private DkimPublicKey(string keyType, RSA? rsa, byte[]? ed25519, int bits, IReadOnlyList<string>? hashes, IReadOnlyList<string> services, bool testing, bool strictIdentity)
     {
         KeyType = keyType;
-        Key = key;
+        _rsa = rsa;
+        _ed25519 = ed25519;
         Bits = bits;
         AllowedHashes = hashes;
         Services = services;
@@ -24,8 +29,8 @@ public sealed class DkimPublicKey
     /// <summary>The key type, <c>rsa</c> or <c>ed25519</c> (<c>k=</c>).</summary>
     public string KeyType { get; }
 
-    /// <summary>The key, as MimeKit's verifier takes it.</summary>
-    public AsymmetricKeyParameter Key { get; }
+    /// <summary>True for an RSA key, false for ed25519.</summary>
+    public bool IsRsa => _rsa is not null;
 
     /// <summary>The key size in bits (RSA modulus length; 256 for ed25519).</summary>
     public int Bits { get; }
@@ -41,6 +46,43 @@ public sealed class DkimPublicKey
 
     /// <summary><c>t=s</c>: the <c>i=</c> domain must equal <c>d=</c>, not a subdomain.</summary>
     public bool RequiresExactIdentityDomain { get; }
+
+    /// <summary>The public key as an X.509 SubjectPublicKeyInfo (DER), e.g. to hand it to another library.</summary>
+    /// <returns>The encoded key.</returns>
+    public byte[] ExportSubjectPublicKeyInfo()
+    {
+        if (_rsa is not null)
+        {
+            return _rsa.ExportSubjectPublicKeyInfo();
+        }
+
+        // id-Ed25519 (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING key }
+        byte[] prefix = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00];
+        return [.. prefix, .. _ed25519!];
+    }
+
+    /// <summary>
+    /// Checks a signature over a digest: RSASSA-PKCS1-v1_5 for RSA keys (the digest is the header hash), PureEdDSA over
+    /// the 32-byte SHA-256 digest for ed25519 keys (RFC 8463 §3).
+    /// </summary>
+    /// <param name="digest">The header hash.</param>
+    /// <param name="hash">The hash algorithm that produced it.</param>
+    /// <param name="signature">The decoded <c>b=</c> value.</param>
+    /// <returns>True when the signature verifies.</returns>
+    public bool VerifyDigest(ReadOnlySpan<byte> digest, HashAlgorithmName hash, ReadOnlySpan<byte> signature)
+    {
+        if (_rsa is not null)
+        {
+            return _rsa.VerifyHash(digest, signature, hash, RSASignaturePadding.Pkcs1);
+        }
+
+        if (signature.Length != Ed25519.SignatureSize)
+        {
+            return false;
+        }
+
+        return Ed25519.Verify(signature.ToArray(), 0, _ed25519!, 0, digest.ToArray(), 0, digest.Length);
+    }
 
     /// <summary>Parses a key record's text (the TXT strings concatenated).</summary>
     /// <param name="text">The record text.</param>
@@ -89,8 +131,7 @@ public sealed class DkimPublicKey
             return DkimKeyLookupResult.Malformed("key record: p= is not base64");
         }
 
-        AsymmetricKeyParameter key;
-        int bits;
+        DkimPublicKey publicKey;
         switch (keyType)
         {
             case "rsa":
@@ -99,62 +140,61 @@ public sealed class DkimPublicKey
                     return DkimKeyLookupResult.Malformed("key record: p= is not an RSA public key");
                 }
 
-                key = rsa;
-                bits = rsa.Modulus.BitLength;
+                publicKey = new DkimPublicKey(keyType, rsa, null, rsa.KeySize, hashes, services, flags.Contains("y"), flags.Contains("s"));
                 break;
             case "ed25519":
-                if (data.Length != Ed25519PublicKeyParameters.KeySize)
+                if (data.Length != Ed25519.PublicKeySize)
                 {
                     return DkimKeyLookupResult.Malformed($"key record: ed25519 p= has {data.Length} bytes, not 32");
                 }
 
-                key = new Ed25519PublicKeyParameters(data, 0);
-                bits = 256;
+                publicKey = new DkimPublicKey(keyType, null, data, 256, hashes, services, flags.Contains("y"), flags.Contains("s"));
                 break;
             default:
                 return DkimKeyLookupResult.Malformed($"key record: unknown key type k={keyType}");
         }
 
-        var publicKey = new DkimPublicKey(keyType, key, bits, hashes, services, flags.Contains("y"), flags.Contains("s"));
         return new DkimKeyLookupResult(DkimKeyStatus.Found, publicKey, null);
     }
 
-    private static bool TryReadRsa(byte[] data, [NotNullWhen(true)] out RsaKeyParameters? key)
+    private static bool TryReadRsa(byte[] data, [NotNullWhen(true)] out RSA? key)
     {
-        key = null;
-        Asn1Object asn1;
+        // The usual form is a SubjectPublicKeyInfo; some signers publish a bare PKCS#1 RSAPublicKey.
+        var rsa = RSA.Create();
         try
         {
-            asn1 = Asn1Object.FromByteArray(data);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-
-        if (asn1 is not Asn1Sequence sequence)
-        {
-            return false;
-        }
-
-        try
-        {
-            // The usual form is a SubjectPublicKeyInfo; some signers publish a bare PKCS#1 RSAPublicKey.
-            if (sequence.Count == 2 && sequence[0] is Asn1Sequence)
+            try
             {
-                key = PublicKeyFactory.CreateKey(SubjectPublicKeyInfo.GetInstance(sequence)) as RsaKeyParameters;
+                rsa.ImportSubjectPublicKeyInfo(data, out var read);
+                if (read != data.Length)
+                {
+                    throw new CryptographicException("trailing data after the key");
+                }
             }
-            else if (sequence.Count == 2 && sequence[0] is DerInteger)
+            catch (CryptographicException)
             {
-                var structure = RsaPublicKeyStructure.GetInstance(sequence);
-                key = new RsaKeyParameters(false, structure.Modulus, structure.PublicExponent);
+                rsa.ImportRSAPublicKey(data, out var read);
+                if (read != data.Length)
+                {
+                    throw;
+                }
             }
+
+            // Touch the parameters once: a modulus OpenSSL cannot use fails here, not during a verification.
+            var parameters = rsa.ExportParameters(includePrivateParameters: false);
+            if (parameters.Modulus is not { Length: > 0 } modulus || modulus[0] == 0 || parameters.Exponent is not { Length: > 0 })
+            {
+                throw new CryptographicException("empty modulus or exponent");
+            }
+
+            key = rsa;
+            return true;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidCastException or SecurityUtilityException or IOException or InvalidOperationException)
+        catch (CryptographicException)
         {
+            rsa.Dispose();
             key = null;
+            return false;
         }
-
-        return key is not null && key.Modulus.SignValue > 0;
     }
 }

@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using MimeKit;
-using MimeKit.Cryptography;
-using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Parameters;
+using MailPipeline.Core.Mime;
 
 namespace MailPipeline.Core.Dkim;
 
@@ -19,27 +16,20 @@ internal enum SignatureKind
 }
 
 /// <summary>
-/// Verifies one signature header. Built on MimeKit's <see cref="DkimVerifierBase"/>: the header hash
-/// and the signature check are MimeKit's (over the parsed headers' raw bytes), while the tag checks,
-/// the key policy (RFC 8301) and the body hash (over the received bytes, see <see cref="DkimBodyHasher"/>)
-/// are ours, so each failure gets its precise reason.
+/// Verifies one signature header over the received bytes: the tag checks, the key policy (RFC 8301), the body hash
+/// (<see cref="DkimBodyHasher"/>) and the header hash (<see cref="DkimCanonicalization"/>) are ours, so each failure gets
+/// its precise reason; the signature check is .NET's RSA (OpenSSL) or BouncyCastle's Ed25519 on a key parsed once.
 /// </summary>
-internal sealed class DkimSignatureVerifier : DkimVerifierBase
+internal sealed class DkimSignatureVerifier
 {
-    private static readonly FormatOptions CanonicalFormat = CreateFormat();
-
     public DkimSignatureVerifier(int minimumRsaKeyBits, bool legacyConformance = false)
-        : base(new NoKeyLocator())
     {
         MinimumRsaKeyLength = legacyConformance ? 0 : minimumRsaKeyBits;
         LegacyConformance = legacyConformance;
-        Enable(DkimSignatureAlgorithm.RsaSha256);
-        Enable(DkimSignatureAlgorithm.Ed25519Sha256);
-        if (legacyConformance)
-        {
-            Enable(DkimSignatureAlgorithm.RsaSha1);
-        }
     }
+
+    /// <summary>RSA keys shorter than this are refused (RFC 8301: 1024).</summary>
+    public int MinimumRsaKeyLength { get; }
 
     /// <summary>
     /// Conformance-test mode only: accept pre-RFC signatures (no <c>v=</c>, <c>v=0.5</c>), rsa-sha1 and short keys,
@@ -49,7 +39,7 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
 
     public async Task<DkimSignatureResult> VerifyAsync(
         RawMessage raw,
-        Header header,
+        HeaderField header,
         int index,
         SignatureKind kind,
         MessageKeyCache keys,
@@ -58,7 +48,7 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
         CancellationToken cancellationToken)
     {
         var info = new DkimSignatureResult { Result = AuthResult.PermError, Index = index };
-        var text = Encoding.UTF8.GetString(header.RawValue);
+        var text = Encoding.UTF8.GetString(header.RawValue(raw.Bytes.Span));
         if (!DkimTagList.TryParse(text, out var tags, out var syntaxError))
         {
             return Malformed(info, syntaxError);
@@ -105,20 +95,20 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
         var domain = info.Domain!;
         var selector = info.Selector!;
         HashAlgorithmName hash;
-        DkimSignatureAlgorithm algorithm;
+        bool isEd25519;
         switch (info.Algorithm!.ToLowerInvariant())
         {
             case "rsa-sha256":
                 hash = HashAlgorithmName.SHA256;
-                algorithm = DkimSignatureAlgorithm.RsaSha256;
+                isEd25519 = false;
                 break;
             case "ed25519-sha256":
                 hash = HashAlgorithmName.SHA256;
-                algorithm = DkimSignatureAlgorithm.Ed25519Sha256;
+                isEd25519 = true;
                 break;
             case "rsa-sha1" when LegacyConformance:
                 hash = HashAlgorithmName.SHA1;
-                algorithm = DkimSignatureAlgorithm.RsaSha1;
+                isEd25519 = false;
                 break;
             case "rsa-sha1":
                 return info with { Result = AuthResult.Policy, Reason = DkimFailureReason.AlgorithmNotAllowed, Detail = "rsa-sha1 is not allowed (RFC 8301)" };
@@ -246,8 +236,7 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
 
         var key = lookup.Key!;
         info = info with { KeyBits = key.Bits, KeyTesting = key.IsTesting };
-        var isEd25519 = algorithm == DkimSignatureAlgorithm.Ed25519Sha256;
-        if ((isEd25519 && key.Key is not Ed25519PublicKeyParameters) || (!isEd25519 && key.Key is not RsaKeyParameters))
+        if (isEd25519 == key.IsRsa)
         {
             return info with { Reason = DkimFailureReason.KeyTypeMismatch, Detail = $"key type k={key.KeyType} does not match a={info.Algorithm}" };
         }
@@ -268,7 +257,7 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
             return info with { Reason = DkimFailureReason.IdentityDomainMismatch, Detail = "key has t=s but i= is a subdomain of d=" };
         }
 
-        if (key.Key is RsaKeyParameters && key.Bits < MinimumRsaKeyLength)
+        if (key.IsRsa && key.Bits < MinimumRsaKeyLength)
         {
             return info with { Result = AuthResult.Policy, Reason = DkimFailureReason.KeyTooSmall, Detail = $"{key.Bits}-bit RSA key is too small (minimum {MinimumRsaKeyLength})" };
         }
@@ -289,24 +278,7 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
             return info with { Result = AuthResult.Fail, Reason = DkimFailureReason.BodyHashMismatch, Detail = "body hash did not verify" };
         }
 
-        bool verified;
-        try
-        {
-            verified = VerifySignature(
-                CanonicalFormat,
-                raw.Message!,
-                header,
-                algorithm,
-                key.Key,
-                signedHeaders,
-                relaxedHeader ? DkimCanonicalizationAlgorithm.Relaxed : DkimCanonicalizationAlgorithm.Simple,
-                signature);
-        }
-        catch (Exception ex) when (ex is FormatException or CryptoException or ArgumentException or InvalidOperationException)
-        {
-            return Malformed(info, $"signature could not be checked: {ex.Message}");
-        }
-
+        var verified = VerifyHeaderHash(raw, header, signedHeaders, relaxedHeader, hash, key, signature);
         return verified
             ? info with { Result = AuthResult.Pass, Reason = DkimFailureReason.None, Detail = null }
             : info with { Result = AuthResult.Fail, Reason = DkimFailureReason.SignatureMismatch, Detail = "signature did not verify" };
@@ -387,20 +359,38 @@ internal sealed class DkimSignatureVerifier : DkimVerifierBase
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
-    private static FormatOptions CreateFormat()
+    /// <summary>
+    /// The header hash (RFC 6376 §3.7): the signed fields selected bottom-up, then the signature field with its
+    /// <c>b=</c> value deleted, canonicalized into a pooled buffer and hashed once; then the signature check.
+    /// </summary>
+    internal static bool VerifyHeaderHash(RawMessage raw, HeaderField header, IReadOnlyList<string> signedHeaders, bool relaxed, HashAlgorithmName hash, DkimPublicKey key, string signature)
     {
-        var format = FormatOptions.Default.Clone();
-        format.NewLineFormat = NewLineFormat.Dos;
-        return format;
+        var message = raw.Bytes.Span;
+        using var canonical = new PooledBufferWriter(4096);
+        DkimCanonicalization.AppendSignedHeaders(message, raw.Headers, signedHeaders, relaxed, canonical);
+        DkimCanonicalization.AppendSignatureField(header.Raw(message), relaxed, canonical);
+        return VerifyCanonical(canonical.WrittenSpan, hash, key, signature);
     }
 
-    private sealed class NoKeyLocator : IDkimPublicKeyLocator
+    /// <summary>Hashes canonical header data and checks the base64 signature <paramref name="signature"/> against it.</summary>
+    internal static bool VerifyCanonical(ReadOnlySpan<byte> canonical, HashAlgorithmName hash, DkimPublicKey key, string signature)
     {
-        public AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException("Keys come from MessageKeyCache.");
+        Span<byte> digest = stackalloc byte[32];
+        var digestLength = hash == HashAlgorithmName.SHA1
+            ? SHA1.HashData(canonical, digest)
+            : SHA256.HashData(canonical, digest);
 
-        public Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException("Keys come from MessageKeyCache.");
+        var maxSignature = (signature.Length / 4 * 3) + 3;
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(maxSignature);
+        try
+        {
+            return Convert.TryFromBase64String(signature, rented, out var written)
+                && key.VerifyDigest(digest[..digestLength], hash, rented.AsSpan(0, written));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 }
 

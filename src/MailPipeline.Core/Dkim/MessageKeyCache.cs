@@ -1,14 +1,10 @@
-using MimeKit.Cryptography;
-using Org.BouncyCastle.Crypto;
-
 namespace MailPipeline.Core.Dkim;
 
 /// <summary>
 /// One message's key lookups: each distinct (domain, selector) is fetched once, and at most
 /// <c>maxLookups</c> distinct keys are fetched at all (hostile messages can name hundreds).
-/// Also serves MimeKit's <see cref="ArcVerifier"/>, which expects exceptions for missing keys.
 /// </summary>
-internal sealed class MessageKeyCache : IDkimPublicKeyLocator
+internal sealed class MessageKeyCache
 {
     private readonly IDkimKeyLocator _locator;
     private readonly int _maxLookups;
@@ -76,23 +72,5 @@ internal sealed class MessageKeyCache : IDkimPublicKeyLocator
         }
 
         return result;
-    }
-
-    /// <inheritdoc />
-    public AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("MailPipeline verifies ARC asynchronously only.");
-
-    /// <inheritdoc />
-    public async Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default)
-    {
-        if (!methods.Split(':').Any(m => m.Trim().Equals("dns/txt", StringComparison.OrdinalIgnoreCase)))
-        {
-            throw new NotSupportedException($"unsupported query method q={methods}");
-        }
-
-        var result = await GetAsync(domain, selector, cancellationToken).ConfigureAwait(false);
-        return result.Status == DkimKeyStatus.Found
-            ? result.Key!.Key
-            : throw new InvalidOperationException(result.Error ?? result.Status.ToString());
     }
 }

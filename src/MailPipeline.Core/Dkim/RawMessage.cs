@@ -1,21 +1,24 @@
 using System.Runtime.InteropServices;
+using MailPipeline.Core.Mime;
 using MimeKit;
 
 namespace MailPipeline.Core.Dkim;
 
 /// <summary>
-/// A received message as bytes plus MimeKit's parse of its header. DKIM and ARC hash the body from
-/// <see cref="Bytes"/> (everything after the first empty line, exactly as received) and the header fields
-/// from MimeKit's raw header values, so nothing is re-serialised before verification.
+/// A received message as bytes plus an index of its header fields (<see cref="HeaderBlock.Parse"/>): DKIM and ARC hash
+/// the header fields and the body (everything after the first empty line) exactly as received, so nothing is
+/// re-serialised and no MIME tree is built. <see cref="Message"/> (MimeKit's full parse) is only built when asked for.
 /// </summary>
 public sealed class RawMessage
 {
-    private RawMessage(ReadOnlyMemory<byte> bytes, int bodyOffset, MimeMessage? message, string? parseError)
+    private readonly Lazy<(MimeMessage? Message, string? Error)> _mime;
+
+    private RawMessage(ReadOnlyMemory<byte> bytes, int bodyOffset, IReadOnlyList<HeaderField> headers)
     {
         Bytes = bytes;
         BodyOffset = bodyOffset;
-        Message = message;
-        ParseError = parseError;
+        Headers = headers;
+        _mime = new Lazy<(MimeMessage?, string?)>(ParseMime, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The message exactly as received.</summary>
@@ -27,39 +30,32 @@ public sealed class RawMessage
     /// <summary>The body bytes as received.</summary>
     public ReadOnlyMemory<byte> Body => Bytes[BodyOffset..];
 
-    /// <summary>MimeKit's parse of the message, or null when it could not be parsed.</summary>
-    public MimeMessage? Message { get; }
+    /// <summary>The header fields in order, as offsets into <see cref="Bytes"/>.</summary>
+    public IReadOnlyList<HeaderField> Headers { get; }
 
-    /// <summary>Why the message could not be parsed, if it could not.</summary>
-    public string? ParseError { get; }
+    /// <summary>True when the message starts with at least one header field (an empty or header-less input has nothing to verify).</summary>
+    public bool HasHeader => Headers.Count > 0 && Headers[0].NameLength > 0;
 
-    /// <summary>Parses a received message. Never throws for malformed input: see <see cref="ParseError"/>.</summary>
+    /// <summary>MimeKit's parse of the message (built on first use, not by the checks), or null when it could not be parsed.</summary>
+    public MimeMessage? Message => _mime.Value.Message;
+
+    /// <summary>Why MimeKit could not parse the message, if it could not (built on first use, with <see cref="Message"/>).</summary>
+    public string? ParseError => _mime.Value.Error;
+
+    /// <summary>Indexes a received message. Never throws for malformed input.</summary>
     /// <param name="bytes">The message as received (CRLF or LF line ends).</param>
-    /// <returns>The parsed message.</returns>
+    /// <returns>The indexed message.</returns>
     public static RawMessage Parse(ReadOnlyMemory<byte> bytes)
     {
-        var bodyOffset = FindBodyOffset(bytes.Span);
-        var stream = MemoryMarshal.TryGetArray(bytes, out var segment)
-            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
-            : new MemoryStream(bytes.ToArray(), writable: false);
-        using (stream)
-        {
-            try
-            {
-                var message = MimeMessage.Load(stream);
-                return new RawMessage(bytes, bodyOffset, message, null);
-            }
-            catch (FormatException ex)
-            {
-                return new RawMessage(bytes, bodyOffset, null, ex.Message);
-            }
-        }
+        var headers = new List<HeaderField>(32);
+        var bodyOffset = HeaderBlock.Parse(bytes.Span, headers);
+        return new RawMessage(bytes, bodyOffset, headers);
     }
 
-    /// <summary>Reads a whole message from a stream and parses it.</summary>
+    /// <summary>Reads a whole message from a stream and indexes it.</summary>
     /// <param name="stream">The message.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>The parsed message.</returns>
+    /// <returns>The indexed message.</returns>
     public static async Task<RawMessage> ReadAsync(Stream stream, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -68,27 +64,29 @@ public sealed class RawMessage
         return Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
     }
 
+    /// <summary>The raw bytes of one header field.</summary>
+    /// <param name="field">A field of this message.</param>
+    /// <returns>The field's bytes, line end included.</returns>
+    public ReadOnlySpan<byte> FieldBytes(HeaderField field) => field.Raw(Bytes.Span);
+
     /// <summary>The offset just past the first empty line (CRLF or bare LF), or the length when there is none.</summary>
-    internal static int FindBodyOffset(ReadOnlySpan<byte> bytes)
+    internal static int FindBodyOffset(ReadOnlySpan<byte> bytes) => HeaderBlock.Parse(bytes, []);
+
+    private (MimeMessage?, string?) ParseMime()
     {
-        var position = 0;
-        while (position < bytes.Length)
+        var stream = MemoryMarshal.TryGetArray(Bytes, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(Bytes.ToArray(), writable: false);
+        using (stream)
         {
-            var newline = bytes[position..].IndexOf((byte)'\n');
-            if (newline < 0)
+            try
             {
-                return bytes.Length;
+                return (MimeMessage.Load(stream), null);
             }
-
-            var lineLength = newline; // excluding the LF
-            if (lineLength == 0 || (lineLength == 1 && bytes[position] == (byte)'\r'))
+            catch (FormatException ex)
             {
-                return position + newline + 1;
+                return (null, ex.Message);
             }
-
-            position += newline + 1;
         }
-
-        return bytes.Length;
     }
 }

@@ -37,14 +37,31 @@ public sealed partial class ReputationChecker
     /// <param name="logger">The logger; none by default.</param>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     public ReputationChecker(IDnsResolver resolver, ReputationOptions options, ILogger<ReputationChecker>? logger = null)
+        : this(resolver, options, ParseZones(options), logger)
+    {
+    }
+
+    /// <summary>
+    /// Creates a checker from options validated and zones parsed once by the caller (<see cref="ParseZones"/>): the
+    /// per-message path, where validating the options again (reflection over data annotations) would cost more than the check.
+    /// </summary>
+    internal ReputationChecker(IDnsResolver resolver, ReputationOptions options, DnsListZone[] zones, ILogger? logger)
     {
         ArgumentNullException.ThrowIfNull(resolver);
         ArgumentNullException.ThrowIfNull(options);
-        options.EnsureValid();
         _resolver = resolver;
         _options = options;
-        _logger = logger ?? (ILogger)NullLogger.Instance;
-        _zones = options.Zones.Select(z => DnsListZone.TryCreate(z, out var zone, out _) ? zone : throw new ArgumentException("invalid zone"))
+        _logger = logger ?? NullLogger.Instance;
+        _zones = zones;
+    }
+
+    /// <summary>Validates the options and parses their zones.</summary>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    internal static DnsListZone[] ParseZones(ReputationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.EnsureValid();
+        return options.Zones.Select(z => DnsListZone.TryCreate(z, out var zone, out _) ? zone : throw new ArgumentException("invalid zone"))
             .ToArray();
     }
 

@@ -78,7 +78,7 @@ public sealed class CheckBatchBoundTests
     {
         public int Written { get; private set; }
 
-        public override Task WriteLineAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
+        public override void WriteLine(string? value)
         {
             if (Written == limit)
             {
@@ -86,6 +86,11 @@ public sealed class CheckBatchBoundTests
             }
 
             Written++;
+        }
+
+        public override Task WriteLineAsync(ReadOnlyMemory<char> buffer, CancellationToken cancellationToken = default)
+        {
+            WriteLine(buffer.ToString());
             return Task.CompletedTask;
         }
     }
@@ -96,16 +101,18 @@ public sealed class CheckBatchBoundTests
 
         public int LinesRead => Volatile.Read(ref _lines);
 
-        public override ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
+        public override string? ReadLine()
         {
-            var line = ReadLine();
+            var line = base.ReadLine();
             if (line is not null)
             {
                 Interlocked.Increment(ref _lines);
             }
 
-            return ValueTask.FromResult(line);
+            return line;
         }
+
+        public override ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) => ValueTask.FromResult(ReadLine());
     }
 
     private sealed class GatedResolver(IDnsResolver inner, string gatedName, Task gate) : IDnsResolver

@@ -64,4 +64,89 @@ public sealed class DkimBodyHasherTests
         // assert
         Assert.Equal(offset, found);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Hash_RandomBodies_MatchesLineByLineReference(bool relaxed)
+    {
+        // arrange: bodies built from the bytes canonicalization cares about, so every rule (bare LF, lone CR,
+        // tabs, runs of spaces, trailing whitespace, empty and whitespace-only lines, no final line end) is hit.
+        var random = new Random(6376);
+        byte[] alphabet = "ab  \t\r\n\n\r\n"u8.ToArray();
+        for (var round = 0; round < 3000; round++)
+        {
+            var body = new byte[random.Next(0, 120)];
+            for (var i = 0; i < body.Length; i++)
+            {
+                body[i] = alphabet[random.Next(alphabet.Length)];
+            }
+
+            var canonical = ReferenceCanonical(body, relaxed);
+            long limit = random.Next(4) == 0 ? random.Next(0, canonical.Length + 2) : -1;
+            var expected = SHA256.HashData(limit < 0 ? canonical : canonical.AsSpan(0, (int)Math.Min(limit, canonical.Length)));
+
+            // act
+            var (digest, length) = DkimBodyHasher.Hash(body, relaxed, HashAlgorithmName.SHA256, limit);
+
+            // assert
+            Assert.True(
+                Convert.ToHexString(expected) == Convert.ToHexString(digest) && canonical.Length == length,
+                $"round {round}: body {Convert.ToHexString(body)} relaxed={relaxed} l={limit}");
+        }
+    }
+
+    /// <summary>RFC 6376 §3.4.3/§3.4.4 written as plainly as possible: split into lines, rewrite each, drop trailing empty lines.</summary>
+    private static byte[] ReferenceCanonical(byte[] body, bool relaxed)
+    {
+        var lines = new List<byte[]>();
+        var start = 0;
+        while (start < body.Length)
+        {
+            var lf = Array.IndexOf(body, (byte)'\n', start);
+            var end = lf < 0 ? body.Length : lf;
+            var line = body[start..end];
+            if (lf >= 0 && line.Length > 0 && line[^1] == (byte)'\r')
+            {
+                line = line[..^1];
+            }
+
+            if (relaxed)
+            {
+                var folded = new List<byte>();
+                foreach (var b in line)
+                {
+                    var wsp = b is (byte)' ' or (byte)'\t';
+                    if (wsp && folded.Count > 0 && folded[^1] == (byte)' ')
+                    {
+                        continue;
+                    }
+
+                    folded.Add(wsp ? (byte)' ' : b);
+                }
+
+                while (folded.Count > 0 && folded[^1] == (byte)' ')
+                {
+                    folded.RemoveAt(folded.Count - 1);
+                }
+
+                line = [.. folded];
+            }
+
+            lines.Add(line);
+            start = lf < 0 ? body.Length : lf + 1;
+        }
+
+        while (lines.Count > 0 && lines[^1].Length == 0)
+        {
+            lines.RemoveAt(lines.Count - 1);
+        }
+
+        if (lines.Count == 0)
+        {
+            return relaxed ? [] : "\r\n"u8.ToArray();
+        }
+
+        return [.. lines.SelectMany(l => l.Concat("\r\n"u8.ToArray()))];
+    }
 }

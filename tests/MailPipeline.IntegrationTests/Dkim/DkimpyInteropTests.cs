@@ -223,7 +223,7 @@ public sealed class DkimpyInteropTests(DnsServerFixture dns) : IAsyncLifetime
             throw new NotSupportedException();
 
         public async Task<Org.BouncyCastle.Crypto.AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-            (await keys.LocateAsync(domain, selector, cancellationToken)).Key!.Key;
+            PublicKeyFactory.CreateKey((await keys.LocateAsync(domain, selector, cancellationToken)).Key!.ExportSubjectPublicKeyInfo());
     }
 
     [Fact(Timeout = 60_000)]
