@@ -148,6 +148,13 @@ public sealed class DkimPublicKey
                     return DkimKeyLookupResult.Malformed($"key record: ed25519 p= has {data.Length} bytes, not 32");
                 }
 
+                if (!Ed25519.ValidatePublicKeyPartial(data, 0))
+                {
+                    // 32 bytes that decode to no curve point (found by fuzzing; RFC 6376 §6.1.2: a key unsuitable for
+                    // its k= is a permanent failure): a broken key record, not a signature that merely fails.
+                    return DkimKeyLookupResult.Malformed("key record: ed25519 p= is not a valid public key");
+                }
+
                 publicKey = new DkimPublicKey(keyType, null, data, 256, hashes, services, flags.Contains("y"), flags.Contains("s"));
                 break;
             default:

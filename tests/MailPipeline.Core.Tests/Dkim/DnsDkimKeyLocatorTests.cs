@@ -107,4 +107,19 @@ public sealed class DnsDkimKeyLocatorTests
         Assert.True(result.Key.RequiresExactIdentityDomain);
         Assert.Equal(["sha256"], result.Key.AllowedHashes!);
     }
+
+    [Fact]
+    public void Parse_Ed25519KeyThatIsNoCurvePoint_IsMalformedNotAnException()
+    {
+        // arrange: 32 bytes that decode to no Ed25519 point (found by bench/fuzz.sh, target dns-answers; the input is
+        // tests/MailPipeline.Fuzz/regressions/dns-answers/ed25519-key-not-a-curve-point)
+        const string record = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7YcvPapiMlrwIaaPcHURo=";
+
+        // act
+        var result = DkimPublicKey.Parse(record);
+
+        // assert
+        Assert.Equal(DkimKeyStatus.Malformed, result.Status);
+        Assert.Contains("ed25519", result.Error, StringComparison.Ordinal);
+    }
 }
