@@ -57,6 +57,14 @@ public sealed class EdgeOptions : IValidatableObject
     [Range(1024, int.MaxValue - 1_048_576)]
     public int MaxMessageSize { get; set; } = 50 * 1024 * 1024;
 
+    /// <summary>
+    /// Memory for message data in flight, all sessions together, in octets. Small messages are held in it until they
+    /// are committed; larger ones (and any message once it is used up) stream to disk. When it is used up, DATA is
+    /// answered <c>452 4.3.1</c> instead of growing past it.
+    /// </summary>
+    [Range(1024 * 1024, long.MaxValue)]
+    public long DataMemoryLimit { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Most recipients per message (RFC 5321 §4.5.3.1.8 asks for at least 100); 452 4.5.3 beyond.</summary>
     [Range(1, 100_000)]
     public int MaxRecipients { get; set; } = 100;

@@ -41,6 +41,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "TLS certificate loaded from {Path}, subject {Subject}, expires {NotAfter}")]
     public static partial void CertificateLoaded(ILogger logger, string path, string subject, DateTime notAfter);
 
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "DATA refused in session {SessionId} from {ClientIp}: {Reason}")]
+    public static partial void DataRefused(ILogger logger, string sessionId, string clientIp, string reason);
+
     [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Recipient refused in session {SessionId} from {ClientIp}: {Reason} (domain {Domain})")]
     public static partial void RecipientRefused(ILogger logger, string sessionId, string clientIp, string reason, string domain);
 

@@ -30,8 +30,10 @@ internal sealed class PipelineStores
         IRoutedMailStore routed,
         Func<string, RouteAction, string> where,
         Func<RouteAction, string> folder,
-        Func<CancellationToken, Task<string>> @operator)
+        Func<CancellationToken, Task<string>> @operator,
+        bool resultsStored)
     {
+        ResultsStored = resultsStored;
         Location = location;
         Raw = raw;
         Results = results;
@@ -48,6 +50,12 @@ internal sealed class PipelineStores
     public IRawMessageStore Raw { get; }
 
     public IStageResultStore Results { get; }
+
+    /// <summary>
+    /// False for serve's data directory: serve keeps stage results in its memory while a message is in flight, so
+    /// <see cref="Results"/> is empty and the verdict document is where each stage's findings are recorded.
+    /// </summary>
+    public bool ResultsStored { get; }
 
     public IVerdictStore Verdicts { get; }
 
@@ -68,16 +76,19 @@ internal sealed class PipelineStores
     /// <summary>Opens the local stores of a data directory (see <see cref="LocalDataLayout"/>).</summary>
     public static PipelineStores OpenLocal(LocalDataLayout layout)
     {
-        var raw = new LocalDiskRawMessageStore(Microsoft.Extensions.Options.Options.Create(new LocalDiskStoreOptions { Path = layout.Spool }));
+        // Read-only: serve may be running on the same directory. Stage results live in serve's memory only;
+        // the verdict of a routed message is its routed document.
+        var routed = new LocalDiskRoutedMailStore(layout);
         return new PipelineStores(
             layout.Root,
-            raw,
-            new LocalDiskStageResultStore(layout),
-            new LocalDiskVerdictStore(layout),
-            new LocalDiskRoutedMailStore(layout),
+            LocalDiskRawMessageStore.OpenReadOnly(layout.Spool),
+            new MailPipeline.Pipeline.InProcess.InMemoryStageResultStore(),
+            new MailPipeline.Pipeline.InProcess.RoutedVerdictStore(routed),
+            routed,
             (id, action) => Path.Combine(layout.FolderOf(action), id + ".eml"),
             layout.FolderOf,
-            _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser))
+            _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser),
+            resultsStored: false)
         {
             Delivery = new MailPipeline.Pipeline.Delivery.LocalDiskDeliveryStateStore(layout),
         };
@@ -99,7 +110,8 @@ internal sealed class PipelineStores
             action => (action == RouteAction.Deliver ? storage.Deliver : storage.Quarantine).Uri.ToString(),
             credential is null
                 ? _ => Task.FromResult(Quarantine.OperatorIdentity.OsUser)
-                : cancellationToken => Quarantine.OperatorIdentity.SignedInAsync(credential, cancellationToken))
+                : cancellationToken => Quarantine.OperatorIdentity.SignedInAsync(credential, cancellationToken),
+            resultsStored: true)
         {
             Delivery = new BlobDeliveryStateStore(storage),
         };

@@ -14,6 +14,15 @@ namespace MailPipeline.Cli.Commands;
 /// </summary>
 internal static class TraceCommand
 {
+    /// <summary>Which fields of the verdict document each stage produced (serve keeps stage results in memory only).</summary>
+    private static readonly Dictionary<string, string[]> StageFields = new(StringComparer.Ordinal)
+    {
+        [StageNames.Spf] = ["spf"],
+        [StageNames.Dkim] = ["dkim", "arc"],
+        [StageNames.Reputation] = ["iprev", "reputation"],
+        [StageNames.Dmarc] = ["dmarc"],
+    };
+
     public static Command Create()
     {
         var id = new Argument<string>("id") { Description = "The message id (from the 250 reply or serve's summary line)." };
@@ -31,22 +40,41 @@ internal static class TraceCommand
             }
 
             var envelope = await stores.Raw.ReadEnvelopeAsync(messageId, cancellationToken);
-            if (envelope is null)
+            var verdict = await stores.Verdicts.GetAsync(messageId, cancellationToken);
+            var routed = await stores.Routed.FindAsync(messageId, cancellationToken);
+
+            var (auditAction, stampProperty, stampVerb) = routed?.Action == RouteAction.Deliver
+                ? (RouteAction.Deliver, OperatorStamp.Released, "released from quarantine")
+                : (RouteAction.Quarantine, OperatorStamp.Deleted, "deleted from quarantine");
+            byte[]? routedDocument = await stores.Routed.ReadVerdictDocumentAsync(messageId, auditAction, cancellationToken);
+            string? audit = routedDocument is not null && OperatorStamp.ReadFrom(routedDocument, stampProperty) is { } stamp
+                ? $"{stampVerb} by {stamp.By} at {stamp.At.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"
+                : null;
+
+            // A message deleted from quarantine keeps only its stamped document; on serve its spool copy (and with
+            // it the envelope) went when it was routed, so that document is all there is to show.
+            byte[]? verdictDocument = verdict?.Document.ToArray() ?? (routed is null ? routedDocument : null);
+            if (envelope is null && verdictDocument is null)
             {
-                await error.WriteLineAsync($"mailpipeline: no message {messageId}: looked for its envelope in {stores.Location} (the raw store; messages older than its retention are gone from it).");
+                await error.WriteLineAsync($"mailpipeline: no message {messageId}: looked for its envelope in {stores.Location} (the raw store; messages older than its retention are gone from it) and for a routed copy in {stores.FolderOf(RouteAction.Deliver)} and {stores.FolderOf(RouteAction.Quarantine)}.");
                 return MailPipelineCommand.Failure;
             }
 
-            var facts = new List<(string Name, byte[]? Document)> { ("envelope", MailEnvelopeJson.Serialize(envelope)) };
+            JsonObject? verdictNode = verdictDocument is null ? null : JsonNode.Parse(verdictDocument) as JsonObject;
+            byte[]? envelopeDocument = envelope is not null ? MailEnvelopeJson.Serialize(envelope)
+                : verdictNode?["envelope"] is JsonObject carried ? JsonSerializer.SerializeToUtf8Bytes(carried) : null;
+            var facts = new List<(string Name, byte[]? Document, string Missing)>
+            {
+                ("envelope", envelopeDocument, "(no longer stored: the message is routed and its spool copy removed)"),
+            };
             foreach (string stage in StageNames.Checks)
             {
-                facts.Add((stage, await stores.Results.GetAsync(messageId, stage, cancellationToken)));
+                facts.Add(stores.ResultsStored
+                    ? (stage, await stores.Results.GetAsync(messageId, stage, cancellationToken), "(no result yet)")
+                    : (stage, StageSlice(verdictNode, stage), "(no result stored: serve keeps stage results in memory while the message is in flight)"));
             }
 
-            var verdict = await stores.Verdicts.GetAsync(messageId, cancellationToken);
-            var routed = await stores.Routed.FindAsync(messageId, cancellationToken);
             string routedText = routed is null ? "(not yet)" : $"{stores.Where(messageId, routed.Action)} ({routed.Size} octets)";
-            string? audit = await AuditAsync(stores, messageId, routed, cancellationToken);
             if (routed is null && audit is not null)
             {
                 routedText = "(deleted from quarantine)";
@@ -57,12 +85,12 @@ internal static class TraceCommand
             if (parse.GetValue(json))
             {
                 var document = new JsonObject { ["messageId"] = messageId };
-                foreach (var (name, fact) in facts)
+                foreach (var (name, fact, _) in facts)
                 {
                     document[name] = fact is null ? null : JsonNode.Parse(fact);
                 }
 
-                document["verdict"] = verdict is null ? null : JsonNode.Parse(verdict.Document.Span);
+                document["verdict"] = verdictDocument is null ? null : JsonNode.Parse(verdictDocument);
                 document["routed"] = routed is null ? null : new JsonObject
                 {
                     ["action"] = LocalDiskVerdictStore.ActionWord(routed.Action),
@@ -76,12 +104,15 @@ internal static class TraceCommand
             }
 
             await output.WriteLineAsync($"message {messageId}");
-            foreach (var (name, fact) in facts)
+            foreach (var (name, fact, missing) in facts)
             {
-                await output.WriteLineAsync($"{name}: {(fact is null ? "(no result yet)" : HumanJson.Reformat(fact))}");
+                await output.WriteLineAsync($"{name}: {(fact is null ? missing : HumanJson.Reformat(fact))}");
             }
 
-            await output.WriteLineAsync(verdict is null ? "verdict: (none yet)" : $"verdict: {LocalDiskVerdictStore.ActionWord(verdict.Action)} {HumanJson.Reformat(verdict.Document.Span)}");
+            // The document's own action: a released message's verdict still says quarantine (serve reads it from deliver/).
+            string action = verdictNode?["action"] is JsonValue word && word.TryGetValue(out string? text) ? text
+                : verdict is not null ? LocalDiskVerdictStore.ActionWord(verdict.Action) : "?";
+            await output.WriteLineAsync(verdictDocument is null ? "verdict: (none yet)" : $"verdict: {action} {HumanJson.Reformat(verdictDocument)}");
             await output.WriteLineAsync($"routed: {routedText}");
             if (audit is not null)
             {
@@ -107,15 +138,26 @@ internal static class TraceCommand
         return command;
     }
 
-    /// <summary>Who released or deleted the message and when, from its routed verdict document; null when nobody did.</summary>
-    private static async Task<string?> AuditAsync(PipelineStores stores, string messageId, RoutedMessage? routed, CancellationToken cancellationToken)
+    /// <summary>
+    /// What one stage found, as the verdict document records it (<c>{"spf": …}</c>, <c>{"dkim": […], "arc": …}</c>, …):
+    /// the stage results of serve live only in its memory, and the verdict carries every one of them.
+    /// </summary>
+    private static byte[]? StageSlice(JsonObject? verdict, string stage)
     {
-        var (action, property, verb) = routed?.Action == RouteAction.Deliver
-            ? (RouteAction.Deliver, OperatorStamp.Released, "released from quarantine")
-            : (RouteAction.Quarantine, OperatorStamp.Deleted, "deleted from quarantine");
-        byte[]? document = await stores.Routed.ReadVerdictDocumentAsync(messageId, action, cancellationToken);
-        return document is not null && OperatorStamp.ReadFrom(document, property) is { } stamp
-            ? $"{verb} by {stamp.By} at {stamp.At.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"
-            : null;
+        if (verdict is null)
+        {
+            return null;
+        }
+
+        var slice = new JsonObject();
+        foreach (string field in StageFields[stage])
+        {
+            if (verdict[field] is { } value)
+            {
+                slice[field] = value.DeepClone();
+            }
+        }
+
+        return JsonSerializer.SerializeToUtf8Bytes(slice);
     }
 }

@@ -63,6 +63,7 @@ internal static class ServeHost
                 configuration.Authentication.Verdict.MaxTempErrorAttempts,
                 configuration.Pipeline,
                 sp.GetRequiredService<ILoggerFactory>(),
+                spool: configuration.Configuration.GetSection(LocalDiskStoreOptions.SectionName).Get<LocalDiskStoreOptions>(),
                 delivery: new LocalDeliverySetup(configuration.Delivery, cache, sealer));
             var writer = TextWriter.Synchronized(output);
             pipeline.Aggregator.MessageRouted += (_, e) => writer.WriteLine(e.ToSummaryLine());

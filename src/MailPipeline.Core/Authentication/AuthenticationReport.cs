@@ -65,6 +65,9 @@ public sealed record AuthenticationReport
     /// <summary>When the verdict was reached.</summary>
     public DateTimeOffset? DecidedAt { get; init; }
 
+    /// <summary>When the edge accepted the message (end of DATA, just before its durable commit and the 250); null outside the pipeline.</summary>
+    public DateTimeOffset? ReceivedAt { get; init; }
+
     /// <summary>Which attempt reached it (temperror retries count up).</summary>
     public int Attempt { get; init; } = 1;
 

@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using MailPipeline.Core.Dns;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
+using MailPipeline.Pipeline.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -42,13 +43,15 @@ public sealed class EdgeHostedService : BackgroundService
         TimeProvider time = services.GetService<TimeProvider>() ?? TimeProvider.System;
         ILogger smtpLogger = loggerFactory.CreateLogger("MailPipeline.Edge.Smtp");
         _limiter = new ConnectionLimiter(_options, time);
-        _listeners = new EdgeListenerFactory(_options, _limiter, new ClientAddressPolicy(_options, _limiter, metrics, smtpLogger), metrics, time, smtpLogger);
+        Buffers = new MessageBufferPool(_options.DataMemoryLimit);
+        var receiver = new EdgeDataReceiver(_options, store, Buffers, services.GetService<IDnsResolver>(), new MessageIdGenerator(time), time, smtpLogger);
+        _listeners = new EdgeListenerFactory(_options, _limiter, new ClientAddressPolicy(_options, _limiter, metrics, smtpLogger), metrics, time, smtpLogger, receiver);
 
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(_listeners);
         provider.Add(new EdgeCommandFactory(_options));
         provider.Add(new EdgeMailboxFilter(_options, new RecipientPolicy(_options), metrics, smtpLogger));
-        provider.Add(new EdgeMessageStore(_options, store, publisher, services.GetService<IDnsResolver>(), metrics, new MessageIdGenerator(time), time, smtpLogger));
+        provider.Add(new EdgeMessageStore(_options, store, publisher, metrics, time, smtpLogger));
 
         ICertificateFactory? certificates = _options.TlsCertificatePath is null ? null : new ReloadingCertificateFactory(_options, time, smtpLogger);
         var serverOptions = new SmtpServerOptionsBuilder()
@@ -77,6 +80,9 @@ public sealed class EdgeHostedService : BackgroundService
 
     /// <summary>Completes with the bound SMTP endpoint once the edge listens (port 0 picks a free port).</summary>
     public Task<IPEndPoint> ListeningEndpoint => _listeners.Bound;
+
+    /// <summary>The memory budget of message data in flight (<see cref="EdgeOptions.DataMemoryLimit"/>).</summary>
+    public MessageBufferPool Buffers { get; }
 
     /// <summary>True while the edge accepts connections.</summary>
     public bool IsAccepting => _listeners.IsAccepting;

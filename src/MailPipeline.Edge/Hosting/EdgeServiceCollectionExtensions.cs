@@ -12,7 +12,8 @@ public static class EdgeServiceCollectionExtensions
     /// <summary>
     /// Adds the edge (options from section <c>Edge</c>, validated at start, and the hosted SMTP server).
     /// Uses the registered <see cref="IRawMessageStore"/> and <see cref="IMailReceivedPublisher"/>; when
-    /// none are registered, the local-disk spool (section <c>Spool</c>) and its <c>incoming/</c> folder.
+    /// none are registered, the local-disk spool (section <c>Spool</c>), whose records are the queue: no separate
+    /// event is written (run <c>mailpipeline serve --data</c> on the spool's parent folder to process it).
     /// </summary>
     /// <param name="services">The services.</param>
     /// <returns>The services.</returns>
@@ -22,7 +23,7 @@ public static class EdgeServiceCollectionExtensions
         services.AddOptions<EdgeOptions>().BindConfiguration(EdgeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LocalDiskStoreOptions>().BindConfiguration(LocalDiskStoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<IRawMessageStore, LocalDiskRawMessageStore>();
-        services.TryAddSingleton<IMailReceivedPublisher, SpoolFolderMailReceivedPublisher>();
+        services.TryAddSingleton<IMailReceivedPublisher, SpoolQueueMailReceivedPublisher>();
         services.TryAddSingleton<EdgeMetrics>();
         services.TryAddSingleton<EdgeHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<EdgeHostedService>());

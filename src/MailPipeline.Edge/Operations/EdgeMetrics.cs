@@ -22,7 +22,19 @@ public sealed class EdgeMetrics
     private static readonly Counter<long> AcceptedBytes = Meter.CreateCounter<long>("mailpipeline.edge.bytes.accepted", description: "Octets of accepted messages.");
     private static readonly Counter<long> Rejections = Meter.CreateCounter<long>("mailpipeline.edge.rejected", description: "Connections, commands and messages refused, by reason.");
     private static readonly Counter<long> ClientAddresses = Meter.CreateCounter<long>("mailpipeline.edge.client_addresses", description: "Client addresses taken from a PROXY header, XCLIENT or XFORWARD, by source.");
+    private static readonly double[] CommitBounds = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1];
+
+    // Unit "s": the exporter names it mailpipeline_edge_commit_seconds (the name bench/smtp-anchors.sh reads).
+    private static readonly Histogram<double> Commits = Meter.CreateHistogram(
+        "mailpipeline.edge.commit",
+        unit: "s",
+        description: "End of DATA to the message and envelope being durable (the group commit wait).",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CommitBounds });
+
     private static long s_activeSessions;
+
+    // This instance's commit durations by bucket of CommitBounds (last = above them), for CommittedWithin.
+    private readonly long[] _commitCounts = new long[CommitBounds.Length + 1];
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _clientAddressesBySource = new(StringComparer.Ordinal);
     private long _sessionsTotal;
@@ -73,6 +85,29 @@ public sealed class EdgeMetrics
         Interlocked.Increment(ref _acceptedTotal);
         AcceptedMessages.Add(1);
         AcceptedBytes.Add(bytes);
+    }
+
+    /// <summary>Messages whose commit took at most <paramref name="seconds"/> (for the added latency of group commit).</summary>
+    /// <param name="seconds">A bucket bound of the histogram.</param>
+    /// <returns>The count, or -1 when it is not a bucket bound.</returns>
+    public long CommittedWithin(double seconds)
+    {
+        int last = Array.IndexOf(CommitBounds, seconds);
+        long count = 0;
+        for (int i = 0; i <= last; i++)
+        {
+            count += Interlocked.Read(ref _commitCounts[i]);
+        }
+
+        return last < 0 ? -1 : count;
+    }
+
+    internal void Committed(TimeSpan duration)
+    {
+        double seconds = Math.Max(0, duration.TotalSeconds); // clock skew never makes a negative duration
+        int bucket = Array.FindIndex(CommitBounds, b => seconds <= b);
+        Interlocked.Increment(ref _commitCounts[bucket < 0 ? CommitBounds.Length : bucket]);
+        Commits.Record(seconds);
     }
 
     internal void Rejected(string reason)

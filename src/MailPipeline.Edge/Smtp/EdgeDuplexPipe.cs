@@ -19,6 +19,7 @@ internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
     private readonly NetworkStream _network;
     private readonly EdgeSession _session;
     private readonly EdgeOptions _options;
+    private readonly EdgeDataReceiver _receiver;
     private readonly ClientAddressPolicy _policy;
     private readonly Action _onDispose;
     private SslStream? _ssl;
@@ -28,17 +29,19 @@ internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
     /// <param name="session">Its session.</param>
     /// <param name="options">The edge options.</param>
     /// <param name="policy">XCLIENT and PROXY-header refusals.</param>
+    /// <param name="receiver">Takes DATA as it arrives.</param>
     /// <param name="pending">Octets already read past a PROXY header.</param>
     /// <param name="onDispose">Called once when the connection ends.</param>
-    public EdgeDuplexPipe(Socket socket, EdgeSession session, EdgeOptions options, ClientAddressPolicy policy, byte[] pending, Action onDispose)
+    public EdgeDuplexPipe(Socket socket, EdgeSession session, EdgeOptions options, ClientAddressPolicy policy, EdgeDataReceiver receiver, byte[] pending, Action onDispose)
     {
+        _receiver = receiver;
         _socket = socket;
         _network = new NetworkStream(socket, ownsSocket: true);
         _session = session;
         _options = options;
         _policy = policy;
         _onDispose = onDispose;
-        Guard = new SmtpGuardStream(_network, session, options, policy, greeted: false, pending);
+        Guard = new SmtpGuardStream(_network, session, options, policy, receiver, greeted: false, pending);
         Input = PipeReader.Create(Guard, new StreamPipeReaderOptions(leaveOpen: true));
         Output = PipeWriter.Create(Guard, new StreamPipeWriterOptions(leaveOpen: true));
     }
@@ -78,7 +81,7 @@ internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
 
         _ssl = ssl;
         _session.Tls = new EnvelopeTls(ProtocolName(ssl.SslProtocol), ssl.NegotiatedCipherSuite.ToString());
-        Guard = new SmtpGuardStream(ssl, _session, _options, _policy, greeted: true);
+        Guard = new SmtpGuardStream(ssl, _session, _options, _policy, _receiver, greeted: true);
         Input = PipeReader.Create(Guard, new StreamPipeReaderOptions(leaveOpen: true));
         Output = PipeWriter.Create(Guard, new StreamPipeWriterOptions(leaveOpen: true));
     }
@@ -98,6 +101,13 @@ internal sealed class EdgeDuplexPipe : ISecurableDuplexPipe
         }
 
         _disposed = true;
+        _ = Guard.AbortDataAsync().AsTask(); // a transfer cut off by the session's end keeps nothing
+        if (_session.PendingData is { } pending)
+        {
+            _session.PendingData = null;
+            _ = pending.DisposeAsync().AsTask();
+        }
+
         try
         {
             _ssl?.Dispose();

@@ -27,13 +27,15 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly MessageIdGenerator _sessionIds;
+    private readonly EdgeDataReceiver _receiver;
     private readonly List<Listener> _listeners = [];
     private readonly TaskCompletionSource<IPEndPoint> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopAccepting = new();
     private int _pendingHeaders;
 
-    public EdgeListenerFactory(EdgeOptions options, ConnectionLimiter limiter, ClientAddressPolicy policy, EdgeMetrics metrics, TimeProvider time, ILogger logger)
+    public EdgeListenerFactory(EdgeOptions options, ConnectionLimiter limiter, ClientAddressPolicy policy, EdgeMetrics metrics, TimeProvider time, ILogger logger, EdgeDataReceiver receiver)
     {
+        _receiver = receiver;
         _options = options;
         _limiter = limiter;
         _policy = policy;
@@ -210,7 +212,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
             Log.SessionVia(_logger, session.Id, session.ClientIp, admitted.Peer.Address.ToString(), admitted.Source);
         }
 
-        return new EdgeDuplexPipe(admitted.Socket, session, _options, _policy, admitted.Pending, () =>
+        return new EdgeDuplexPipe(admitted.Socket, session, _options, _policy, _receiver, admitted.Pending, () =>
         {
             _limiter.Release(session.LimiterKey);
             _metrics.SessionEnded();
@@ -239,6 +241,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
                 break;
             case RsetCommand:
                 session.RecipientCount = 0;
+                session.Recipients.Clear();
                 break;
         }
     }

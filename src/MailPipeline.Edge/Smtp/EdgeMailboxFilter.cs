@@ -31,6 +31,7 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
         var session = EdgeSession.From(context);
         session.RecipientCount = 0;
         session.TransactionStarted = DateTimeOffset.UtcNow;
+        session.Recipients.Clear();
         if (session.ClientUnavailable)
         {
             // SPF, iprev and block lists need the client's address; judging the XCLIENT host's instead would be wrong.
@@ -90,6 +91,7 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
         {
             case RecipientDecision.Accept:
                 session.RecipientCount++;
+                session.Recipients.Add($"{to.User}@{to.Host}");
                 return Task.FromResult(true);
             case RecipientDecision.UnknownUser:
                 Log.RecipientRefused(_logger, session.Id, session.ClientIp, "unknown-user", Printable(to.Host));

@@ -16,31 +16,29 @@ using SmtpServer.Storage;
 namespace MailPipeline.Edge;
 
 /// <summary>
-/// End of DATA: check the data (size, bare CR/LF, line length, hop count), assign a ULID, prepend the
-/// Received header, store bytes and envelope durably, publish "mail received", and only then answer
-/// <c>250 2.0.0 Ok: queued as &lt;id&gt;</c>. Any failure or timeout in storing or publishing answers
-/// <c>451 4.3.0</c>; an unpublished message is rolled back so the sender's retry is the only copy.
+/// End of DATA: the content already went to the store's writer while it arrived (<see cref="EdgeDataTransaction"/>);
+/// here the checks on it decide (size, bare CR/LF, line length, hop count), then the message and its envelope are
+/// committed in one durable step (group commit on the local spool), "mail received" is published, and only then the
+/// reply is <c>250 2.0.0 Ok: queued as &lt;id&gt;</c>. Any failure or timeout in storing or publishing answers
+/// <c>451 4.3.0</c> (<c>452 4.3.1</c> when the disk is full) and nothing of the message is kept.
 /// </summary>
 internal sealed class EdgeMessageStore : IMessageStore
 {
-    private static readonly byte[] Crlf = "\r\n"u8.ToArray();
+    private const int DiskFull = 28; // ENOSPC
+    private const int QuotaExceeded = 122; // EDQUOT
     private readonly EdgeOptions _options;
     private readonly IRawMessageStore _store;
     private readonly IMailReceivedPublisher _publisher;
-    private readonly IDnsResolver? _dns;
     private readonly EdgeMetrics _metrics;
-    private readonly MessageIdGenerator _ids;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public EdgeMessageStore(EdgeOptions options, IRawMessageStore store, IMailReceivedPublisher publisher, IDnsResolver? dns, EdgeMetrics metrics, MessageIdGenerator ids, TimeProvider time, ILogger logger)
+    public EdgeMessageStore(EdgeOptions options, IRawMessageStore store, IMailReceivedPublisher publisher, EdgeMetrics metrics, TimeProvider time, ILogger logger)
     {
         _options = options;
         _store = store;
         _publisher = publisher;
-        _dns = dns;
         _metrics = metrics;
-        _ids = ids;
         _time = time;
         _logger = logger;
     }
@@ -49,34 +47,38 @@ internal sealed class EdgeMessageStore : IMessageStore
     {
         var session = EdgeSession.From(context);
         using var activity = EdgeTelemetry.StartMessage(session, transaction.From?.Host?.ToLowerInvariant() ?? string.Empty, transaction.To.Count);
-        var response = await SaveCoreAsync(session, transaction, buffer, cancellationToken).ConfigureAwait(false);
+        var response = await SaveCoreAsync(session, transaction, cancellationToken).ConfigureAwait(false);
         EdgeTelemetry.Replied(activity, response);
         return response;
     }
 
-    private async Task<SmtpResponse> SaveCoreAsync(EdgeSession session, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    private async Task<SmtpResponse> SaveCoreAsync(EdgeSession session, IMessageTransaction transaction, CancellationToken cancellationToken)
     {
-        if (session.SizeExceeded)
+        var data = session.PendingData;
+        session.PendingData = null;
+        if (data is null)
         {
-            session.SizeExceeded = false;
+            // DATA was refused (the guard already answered and drops this reply).
+            return new SmtpResponse((SmtpReplyCode)452, "4.3.1 Insufficient system resources, try again later");
+        }
+
+        await using (data.ConfigureAwait(false))
+        {
+            return await SaveAsync(session, transaction, data, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<SmtpResponse> SaveAsync(EdgeSession session, IMessageTransaction transaction, EdgeDataTransaction data, CancellationToken cancellationToken)
+    {
+        var inspection = data.Inspect();
+        if (data.TooLarge || inspection.Size > _options.MaxMessageSize)
+        {
             return Reject(session, "size", 552, "5.3.4 Message size exceeds fixed maximum message size");
         }
 
-        var inspection = MessageInspection.Inspect(buffer, _options.EffectiveAuthServId);
-        if (inspection.Size > _options.MaxMessageSize)
+        if (inspection.HasBareLineEnding && _options.BareLineEndings == BareLineEndingPolicy.Reject)
         {
-            return Reject(session, "size", 552, "5.3.4 Message size exceeds fixed maximum message size");
-        }
-
-        ReadOnlySequence<byte> body = inspection.LeadingStuffedDot ? buffer.Slice(1) : buffer;
-        if (inspection.HasBareLineEnding)
-        {
-            if (_options.BareLineEndings == BareLineEndingPolicy.Reject)
-            {
-                return Reject(session, "bare-line-ending", 550, "5.5.2 Bare <CR> or <LF> in message data is not allowed (RFC 5321 2.3.8)");
-            }
-
-            body = new ReadOnlySequence<byte>(MessageInspection.NormalizeLineEndings(body));
+            return Reject(session, "bare-line-ending", 550, "5.5.2 Bare <CR> or <LF> in message data is not allowed (RFC 5321 2.3.8)");
         }
 
         if (_options.MaxMessageLineLength > 0 && inspection.LongestLine > _options.MaxMessageLineLength)
@@ -89,56 +91,54 @@ internal sealed class EdgeMessageStore : IMessageStore
             return Reject(session, "loop", 554, "5.4.6 Too many Received headers: mail loop");
         }
 
-        await ResolveClientNameAsync(session, cancellationToken).ConfigureAwait(false);
-
-        string id = _ids.NextId();
+        string id = data.Id;
         Activity.Current?.SetTag(TelemetryNames.MessageId, id);
-        DateTimeOffset now = _time.GetUtcNow();
-        var recipients = transaction.To.Select(Address).ToList();
-        bool smtpUtf8 = session.MailParameters.ContainsKey("SMTPUTF8");
-        byte[] received = Encoding.UTF8.GetBytes(ReceivedHeader.Build(session, _options.HostName, id, recipients, smtpUtf8, now));
-        string? bodyParameter = session.MailParameters.TryGetValue("BODY", out string? b) ? b.ToUpperInvariant() : null;
         string clientIp = session.ClientIp;
+        if (data.WriteError is { } writeError || data.Writer is null)
+        {
+            Log.StoreFailed(_logger, data.WriteError ?? new IOException("The message writer is gone."), id, clientIp);
+            return Reject(session, "store-failed", 0, StoreFailureReply(data.WriteError));
+        }
+
+        var recipients = transaction.To.Select(Address).ToList();
+        var envelope = new MailEnvelope
+        {
+            MessageId = id,
+            RawMessageReference = id,
+            SessionId = session.Id,
+            ClientAddress = clientIp,
+            ClientPort = session.Client.Port,
+            ClientHostName = session.ClientHostName,
+            Helo = session.Helo ?? string.Empty,
+            Esmtp = session.Esmtp,
+            MailFrom = Address(transaction.From),
+            Recipients = recipients,
+            Body = session.MailParameters.TryGetValue("BODY", out string? b) ? b.ToUpperInvariant() : null,
+            SmtpUtf8 = session.MailParameters.ContainsKey("SMTPUTF8"),
+            Tls = session.Tls,
+            Size = data.StoredLength,
+            ReceivedAt = _time.GetUtcNow(),
+            ReceivedBy = _options.HostName,
+            ExistingAuthenticationResults = inspection.ForgedAuthenticationResults,
+        };
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.StoreTimeout);
+        long started = _time.GetTimestamp();
 
-        MailEnvelope envelope;
+        // The content went to the writer while DATA arrived; "store" is the durable commit (the group commit wait).
         using (EdgeTelemetry.Source.StartActivity("store"))
         try
         {
-            // SmtpServer strips the CRLF before ".": it ends the message's last line (RFC 5321 4.1.1.4), so it is put back.
-            using var content = new SequenceStream(received, body, body.IsEmpty ? ReadOnlyMemory<byte>.Empty : Crlf);
-            string reference = await _store.StoreMessageAsync(id, content, deadline.Token).ConfigureAwait(false);
-            envelope = new MailEnvelope
-            {
-                MessageId = id,
-                RawMessageReference = reference,
-                SessionId = session.Id,
-                ClientAddress = clientIp,
-                ClientPort = session.Client.Port,
-                ClientHostName = session.ClientHostName,
-                Helo = session.Helo ?? string.Empty,
-                Esmtp = session.Esmtp,
-                MailFrom = Address(transaction.From),
-                Recipients = recipients,
-                Body = bodyParameter,
-                SmtpUtf8 = smtpUtf8,
-                Tls = session.Tls,
-                Size = content.Length,
-                ReceivedAt = now,
-                ReceivedBy = _options.HostName,
-                ExistingAuthenticationResults = inspection.ForgedAuthenticationResults,
-            };
-            await _store.StoreEnvelopeAsync(envelope, deadline.Token).ConfigureAwait(false);
+            envelope = await data.Writer.CommitAsync(envelope, deadline.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             Log.StoreFailed(_logger, ex, id, clientIp);
-            await RollBackAsync(id).ConfigureAwait(false);
-            return Reject(session, "store-failed", 451, "4.3.0 Temporary failure storing the message, try again later");
+            return Reject(session, "store-failed", 0, StoreFailureReply(ex));
         }
 
+        _metrics.Committed(_time.GetElapsedTime(started));
         using (EdgeTelemetry.Source.StartActivity("publish", ActivityKind.Producer))
         try
         {
@@ -156,6 +156,20 @@ internal sealed class EdgeMessageStore : IMessageStore
         _metrics.Accepted(envelope.Size);
         Log.Accepted(_logger, id, session.Id, clientIp, envelope.Size, transaction.From?.Host ?? string.Empty, recipients.Count);
         return new SmtpResponse(SmtpReplyCode.Ok, $"2.0.0 Ok: queued as {id}");
+    }
+
+    /// <summary>The reply when the store failed: 452 4.3.1 for a full disk or quota, else 451 4.3.0.</summary>
+    internal static string StoreFailureReply(Exception? exception)
+    {
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is IOException io && (io.HResult & 0xFFFF) is DiskFull or QuotaExceeded)
+            {
+                return "452 4.3.1 Insufficient system storage, try again later";
+            }
+        }
+
+        return "451 4.3.0 Temporary failure storing the message, try again later";
     }
 
     /// <summary>
@@ -182,55 +196,15 @@ internal sealed class EdgeMessageStore : IMessageStore
         session.LastResult = reason;
         _metrics.Rejected(reason);
         Log.MessageRejected(_logger, session.Id, session.ClientIp, reason);
+        if (code == 0)
+        {
+            code = int.Parse(text.AsSpan(0, 3), System.Globalization.CultureInfo.InvariantCulture); // a whole reply line
+            text = text[4..];
+        }
+
         return new SmtpResponse((SmtpReplyCode)code, text);
     }
 
     private static string Address(IMailbox? mailbox) =>
         mailbox is null || (string.IsNullOrEmpty(mailbox.User) && string.IsNullOrEmpty(mailbox.Host)) ? string.Empty : $"{mailbox.User}@{mailbox.Host}";
-
-    /// <summary>Forward-confirmed reverse DNS (PTR, then A/AAAA of that name contains the client), once per session.</summary>
-    private async Task ResolveClientNameAsync(EdgeSession session, CancellationToken cancellationToken)
-    {
-        if (session.ClientHostNameResolved || _dns is null || !_options.ReverseDnsLookup)
-        {
-            return;
-        }
-
-        session.ClientHostNameResolved = true;
-        IPAddress address = session.Client.Address;
-        var ptr = await _dns.QueryAsync(ReverseName(address), DnsRecordType.Ptr, cancellationToken).ConfigureAwait(false);
-        foreach (var record in ptr.RecordsOf<PtrRecord>().Take(5))
-        {
-            string name = record.Target.TrimEnd('.');
-            var type = address.AddressFamily == AddressFamily.InterNetworkV6 ? DnsRecordType.Aaaa : DnsRecordType.A;
-            var forward = await _dns.QueryAsync(name, type, cancellationToken).ConfigureAwait(false);
-            if (forward.RecordsOf<AddressRecord>().Any(a => a.Address.Equals(address)))
-            {
-                session.ClientHostName = name;
-                return;
-            }
-        }
-    }
-
-    internal static string ReverseName(IPAddress address)
-    {
-        byte[] bytes = address.GetAddressBytes();
-        var name = new StringBuilder();
-        if (address.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            for (int i = bytes.Length - 1; i >= 0; i--)
-            {
-                name.Append("0123456789abcdef"[bytes[i] & 0xF]).Append('.').Append("0123456789abcdef"[bytes[i] >> 4]).Append('.');
-            }
-
-            return name.Append("ip6.arpa").ToString();
-        }
-
-        for (int i = bytes.Length - 1; i >= 0; i--)
-        {
-            name.Append(bytes[i]).Append('.');
-        }
-
-        return name.Append("in-addr.arpa").ToString();
-    }
 }

@@ -100,8 +100,11 @@ internal sealed class EdgeSession
 
     public int RecipientCount { get; set; }
 
-    /// <summary>Set by the guard stream when DATA ran past the size limit (the rest was discarded).</summary>
-    public bool SizeExceeded { get; set; }
+    /// <summary>The recipients accepted in the current transaction (for the Received header written when DATA starts).</summary>
+    public List<string> Recipients { get; } = [];
+
+    /// <summary>The DATA transfer the guard stream opened, handed to the message store at its end.</summary>
+    public EdgeDataTransaction? PendingData { get; set; }
 
     public EnvelopeTls? Tls { get; set; }
 

@@ -3,12 +3,13 @@ using System.Text;
 
 namespace MailPipeline.Edge;
 
-/// <summary>What the edge checks in message data before storing it (one pass over the bytes).</summary>
+/// <summary>
+/// What the edge checks in message content (size, bare CR/LF, longest line, Received count, forged
+/// Authentication-Results), gathered while DATA streams through <see cref="DataDecoder"/> and <see cref="HeaderScanner"/>.
+/// </summary>
 internal sealed class MessageInspection
 {
-    private const int HeaderScanLimit = 1024 * 1024;
-
-    /// <summary>Octets after removing a first-line dot the library leaves stuffed.</summary>
+    /// <summary>Content octets (after removing dot-stuffing).</summary>
     public long Size { get; private init; }
 
     /// <summary>True when the data has a CR not followed by LF, or an LF not preceded by CR.</summary>
@@ -17,173 +18,64 @@ internal sealed class MessageInspection
     /// <summary>Longest line in octets, excluding its line ending.</summary>
     public long LongestLine { get; private init; }
 
-    /// <summary>
-    /// True when the data starts with a dot: RFC 5321 §4.5.2 transparency stuffs it, but SmtpServer
-    /// unstuffs only dots after CRLF, so the first one is ours to remove.
-    /// </summary>
-    public bool LeadingStuffedDot { get; private init; }
-
     public int ReceivedHeaders { get; private init; }
 
     /// <summary>Authentication-Results header values whose authserv-id is ours (RFC 8601 §5).</summary>
     public IReadOnlyList<string> ForgedAuthenticationResults { get; private init; } = [];
 
-    public static MessageInspection Inspect(ReadOnlySequence<byte> data, string authServId)
+    /// <summary>The findings of a decoder and a header scanner that saw a whole message.</summary>
+    public static MessageInspection From(DataDecoder decoder, HeaderScanner headers)
     {
-        bool bare = false;
-        long longest = 0;
-        long line = 0;
-        bool pendingCr = false;
-        foreach (ReadOnlyMemory<byte> memory in data)
-        {
-            ReadOnlySpan<byte> span = memory.Span;
-            for (int i = 0; i < span.Length; i++)
-            {
-                byte b = span[i];
-                if (pendingCr)
-                {
-                    pendingCr = false;
-                    if (b == (byte)'\n')
-                    {
-                        longest = Math.Max(longest, line);
-                        line = 0;
-                        continue;
-                    }
-
-                    bare = true;
-                    longest = Math.Max(longest, line);
-                    line = 0;
-                }
-
-                if (b == (byte)'\r')
-                {
-                    pendingCr = true;
-                }
-                else if (b == (byte)'\n')
-                {
-                    bare = true;
-                    longest = Math.Max(longest, line);
-                    line = 0;
-                }
-                else
-                {
-                    line++;
-                }
-            }
-        }
-
-        bare |= pendingCr;
-        longest = Math.Max(longest, line);
-        bool leadingDot = data.Length > 0 && data.FirstSpan[0] == (byte)'.';
-
-        byte[] head = data.Slice(leadingDot ? 1 : 0, Math.Min(data.Length - (leadingDot ? 1 : 0), HeaderScanLimit)).ToArray();
-        (int received, List<string> forged) = ScanHeaders(head, authServId);
+        headers.Finish();
         return new MessageInspection
         {
-            Size = data.Length - (leadingDot ? 1 : 0),
-            HasBareLineEnding = bare,
-            LongestLine = longest,
-            LeadingStuffedDot = leadingDot,
-            ReceivedHeaders = received,
-            ForgedAuthenticationResults = forged,
+            Size = decoder.ContentLength,
+            HasBareLineEnding = decoder.HasBareLineEnding,
+            LongestLine = decoder.LongestLine,
+            ReceivedHeaders = headers.ReceivedHeaders,
+            ForgedAuthenticationResults = headers.ForgedAuthenticationResults.ToArray(),
         };
+    }
+
+    /// <summary>Inspects data already in memory, as if it arrived in DATA (without the terminator).</summary>
+    public static MessageInspection Inspect(ReadOnlySequence<byte> data, string authServId)
+    {
+        var decoder = new DataDecoder(normalize: false);
+        var headers = new HeaderScanner(authServId);
+        Run(data, decoder, headers, output: null);
+        return From(decoder, headers);
     }
 
     /// <summary>Rewrites each bare CR or LF to CRLF (the explicit <see cref="BareLineEndingPolicy.Normalize"/> option).</summary>
     public static byte[] NormalizeLineEndings(ReadOnlySequence<byte> data)
     {
-        var output = new ArrayBufferWriter<byte>((int)Math.Min(int.MaxValue, data.Length + 1024));
-        bool pendingCr = false;
-        foreach (ReadOnlyMemory<byte> memory in data)
-        {
-            foreach (byte b in memory.Span)
-            {
-                if (pendingCr)
-                {
-                    pendingCr = false;
-                    output.Write("\r\n"u8);
-                    if (b == (byte)'\n')
-                    {
-                        continue;
-                    }
-                }
-
-                if (b == (byte)'\r')
-                {
-                    pendingCr = true;
-                }
-                else if (b == (byte)'\n')
-                {
-                    output.Write("\r\n"u8);
-                }
-                else
-                {
-                    output.GetSpan(1)[0] = b;
-                    output.Advance(1);
-                }
-            }
-        }
-
-        if (pendingCr)
-        {
-            output.Write("\r\n"u8);
-        }
-
+        var output = new ArrayBufferWriter<byte>();
+        Run(data, new DataDecoder(normalize: true), null, output);
         return output.WrittenSpan.ToArray();
     }
 
-    private static (int Received, List<string> Forged) ScanHeaders(byte[] head, string authServId)
+    private static void Run(ReadOnlySequence<byte> data, DataDecoder decoder, HeaderScanner? headers, ArrayBufferWriter<byte>? output)
     {
-        var forged = new List<string>();
-        int received = 0;
-        int end = head.AsSpan().IndexOf("\r\n\r\n"u8);
-        string text = Encoding.UTF8.GetString(head, 0, end >= 0 ? end + 2 : head.Length);
-        string? name = null;
-        var value = new StringBuilder();
-        foreach (string raw in text.Split("\r\n"))
+        var runs = new List<(int Start, int Length)>();
+        foreach (ReadOnlyMemory<byte> memory in data)
         {
-            if (raw.Length > 0 && (raw[0] == ' ' || raw[0] == '\t'))
-            {
-                value.Append(raw);
-                continue;
-            }
-
-            Flush();
-            int colon = raw.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0)
-            {
-                name = null;
-                continue;
-            }
-
-            name = raw[..colon].TrimEnd();
-            value.Clear().Append(raw, colon + 1, raw.Length - colon - 1);
+            runs.Clear();
+            decoder.Decode(memory.Span, runs);
+            Emit(memory.Span, runs, headers, output);
         }
 
-        Flush();
-        return (received, forged);
+        runs.Clear();
+        decoder.Finish(runs);
+        Emit([], runs, headers, output);
+    }
 
-        void Flush()
+    private static void Emit(ReadOnlySpan<byte> input, List<(int Start, int Length)> runs, HeaderScanner? headers, ArrayBufferWriter<byte>? output)
+    {
+        foreach (var (start, length) in runs)
         {
-            if (name is null)
-            {
-                return;
-            }
-
-            if (name.Equals("Received", StringComparison.OrdinalIgnoreCase))
-            {
-                received++;
-            }
-            else if (name.Equals("Authentication-Results", StringComparison.OrdinalIgnoreCase))
-            {
-                string v = value.ToString().Trim();
-                if (string.Equals(AuthServIdOf(v), authServId, StringComparison.OrdinalIgnoreCase))
-                {
-                    forged.Add(v);
-                }
-            }
-
-            name = null;
+            ReadOnlySpan<byte> run = start >= 0 ? input.Slice(start, length) : DataDecoder.Synthesised(start).Span;
+            headers?.Append(run);
+            output?.Write(run);
         }
     }
 

@@ -7,31 +7,28 @@ namespace MailPipeline.Edge;
 /// <summary>
 /// The byte-level guard between the socket (or TLS stream) and SmtpServer, where the library has no hooks.
 /// Read side: hands the library one command line at a time (so our view of the protocol state is exact
-/// even for clients that pipeline past DATA or STARTTLS), refuses over-long command lines, bounds message
-/// data (past the size limit the rest is read and discarded and the library sees only the terminator), and
-/// times out idle DATA. It ends DATA exactly where SmtpServer does: at the first CRLF.CRLF. Write side:
+/// even for clients that pipeline past DATA or STARTTLS), refuses over-long command lines, and takes DATA out of
+/// the library's hands: the content goes through an <see cref="EdgeDataTransaction"/> straight to the store as it
+/// arrives (never the whole message in memory), the library sees only an empty dot block, and idle DATA times
+/// out. Only CRLF.CRLF ends DATA. When the data memory budget is used up, DATA is answered 452 4.3.1. Write side:
 /// gives every reply an RFC 3463 enhanced status code (the library's built-in replies have none), applies
 /// the reply override a filter chose, and hides the library version in the greeting.
 /// </summary>
 internal sealed class SmtpGuardStream : Stream
 {
-    private const ulong Terminator = 0x0D0A2E0D0AUL; // CR LF . CR LF
-    private const ulong WindowMask = 0xFF_FFFF_FFFFUL;
     private static readonly byte[] TerminatorBytes = "\r\n.\r\n"u8.ToArray();
 
     private readonly Stream _inner;
     private readonly EdgeSession _session;
     private readonly EdgeOptions _options;
     private readonly ClientAddressPolicy _policy;
-    private readonly long _dataLimit;
+    private readonly EdgeDataReceiver _receiver;
     private readonly byte[] _raw;
     private readonly List<byte> _replyLine = new(256);
     private int _rawStart;
     private int _rawEnd;
-    private bool _dataMode;
-    private bool _discarding;
-    private ulong _window;
-    private long _dataBytes;
+    private EdgeDataTransaction? _data;
+    private bool _swallowReply;
     private int _lineLength;
     private int _injectOffset = -1;
     private byte[] _inject = TerminatorBytes;
@@ -45,17 +42,18 @@ internal sealed class SmtpGuardStream : Stream
     /// <param name="session">The session.</param>
     /// <param name="options">The edge options.</param>
     /// <param name="policy">XCLIENT and PROXY-header refusals.</param>
+    /// <param name="receiver">Takes DATA as it arrives.</param>
     /// <param name="greeted">False for the connection's first guard (it rewrites the greeting and looks for a stray PROXY v2 signature).</param>
     /// <param name="pending">Octets already read from the connection (what followed a PROXY header).</param>
-    public SmtpGuardStream(Stream inner, EdgeSession session, EdgeOptions options, ClientAddressPolicy policy, bool greeted, ReadOnlySpan<byte> pending = default)
+    public SmtpGuardStream(Stream inner, EdgeSession session, EdgeOptions options, ClientAddressPolicy policy, EdgeDataReceiver receiver, bool greeted, ReadOnlySpan<byte> pending = default)
     {
         _inner = inner;
         _session = session;
         _options = options;
         _policy = policy;
+        _receiver = receiver;
         _greeted = greeted;
         _probeSignature = !greeted;
-        _dataLimit = (long)options.MaxMessageSize + Math.Max(65536, options.MaxMessageSize / 32); // room for dot-stuffing
         _raw = new byte[Math.Max(16384, Math.Max(options.MaxCommandLineLength, pending.Length))];
         pending.CopyTo(_raw);
         _rawEnd = pending.Length;
@@ -111,7 +109,7 @@ internal sealed class SmtpGuardStream : Stream
                 return n;
             }
 
-            if (!_dataMode && _lineLength == 0)
+            if (_data is null && _lineLength == 0)
             {
                 // At a command line's start: buffer the whole line, so a verb split across packets is still
                 // recognised. XCLIENT and PROXY are answered here and never reach SmtpServer (whose own
@@ -145,7 +143,22 @@ internal sealed class SmtpGuardStream : Stream
                 _rawEnd = read;
             }
 
-            int produced = _dataMode ? TransferData(buffer.Span) : TransferCommand(buffer.Span);
+            if (_data is { } data)
+            {
+                _rawStart += await data.FeedAsync(_raw.AsMemory(_rawStart, _rawEnd - _rawStart), cancellationToken).ConfigureAwait(false);
+                if (data.Ended)
+                {
+                    // The message store takes the transaction from the session; the library gets an empty dot block.
+                    _data = null;
+                    _lineLength = 0;
+                    _inject = TerminatorBytes;
+                    _injectOffset = 0;
+                }
+
+                continue;
+            }
+
+            int produced = TransferCommand(buffer.Span);
             if (produced < 0)
             {
                 await CloseWithAsync("500 5.5.6 Line too long\r\n").ConfigureAwait(false);
@@ -241,7 +254,7 @@ internal sealed class SmtpGuardStream : Stream
 
     private async ValueTask<int> ReadInnerAsync(CancellationToken cancellationToken)
     {
-        if (!_dataMode)
+        if (_data is null)
         {
             return await _inner.ReadAsync(_raw, cancellationToken).ConfigureAwait(false); // the library times commands
         }
@@ -255,6 +268,7 @@ internal sealed class SmtpGuardStream : Stream
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             _session.LastResult = "data-timeout";
+            await AbortDataAsync().ConfigureAwait(false);
             await CloseWithAsync($"421 4.4.2 {_options.HostName} Error: timeout exceeded\r\n").ConfigureAwait(false);
             return 0;
         }
@@ -301,55 +315,36 @@ internal sealed class SmtpGuardStream : Stream
         return Encoding.ASCII.GetString(verb).ToUpperInvariant();
     }
 
-    /// <summary>Data mode: pass bytes through (or discard them past the limit) until the first CRLF.CRLF.</summary>
-    private int TransferData(Span<byte> destination)
+    /// <summary>The client may send DATA now: open the transaction, or refuse DATA (the library still reads an empty dot block).</summary>
+    private async Task<string> StartDataAsync(CancellationToken cancellationToken)
     {
-        ReadOnlySpan<byte> source = _raw.AsSpan(_rawStart, _rawEnd - _rawStart);
-        int i = 0;
-        int produced = 0;
-        while (i < source.Length && produced < destination.Length)
+        await AbortDataAsync().ConfigureAwait(false);
+        _awaitingDataReply = true; // the reply after the dot (or the swallowed one after a refusal) ends the transaction
+        var (transaction, refusal) = await _receiver.BeginAsync(_session, cancellationToken).ConfigureAwait(false);
+        if (transaction is null)
         {
-            byte b = source[i++];
-            _window = ((_window << 8) | b) & WindowMask;
-            _dataBytes++;
-            if (!_discarding)
-            {
-                destination[produced++] = b;
-            }
-
-            if (_window == Terminator)
-            {
-                _dataMode = false;
-                _lineLength = 0;
-                if (_discarding)
-                {
-                    _discarding = false;
-                    _inject = TerminatorBytes;
-                    _injectOffset = 0; // the library gets its terminator; the store sees SizeExceeded and replies 552
-                }
-
-                break;
-            }
-
-            if (!_discarding && _dataBytes > _dataLimit)
-            {
-                _discarding = true;
-                _session.SizeExceeded = true;
-            }
+            _session.PendingData = null;
+            _swallowReply = true; // the library answers its empty message; the client already has our refusal
+            _inject = TerminatorBytes;
+            _injectOffset = 0;
+            return refusal!;
         }
 
-        _rawStart += i;
-        return produced;
+        _data = transaction;
+        _session.PendingData = transaction;
+        return "354 End data with <CR><LF>.<CR><LF>";
     }
 
-    private void EnterDataMode()
+    /// <summary>Drops a transfer cut short (timeout, disconnect): nothing of it is kept.</summary>
+    public async ValueTask AbortDataAsync()
     {
-        _dataMode = true;
-        _awaitingDataReply = true;
-        _discarding = false;
-        _window = 0;
-        _dataBytes = 0;
-        _session.SizeExceeded = false;
+        var data = _data;
+        _data = null;
+        if (data is not null)
+        {
+            _session.PendingData = null;
+            await data.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -363,14 +358,34 @@ internal sealed class SmtpGuardStream : Stream
         }
 
         var output = new ArrayBufferWriter<byte>(buffer.Length + 64);
-        foreach (byte b in buffer.Span)
+        for (int i = 0; i < buffer.Length; i++)
         {
+            byte b = buffer.Span[i];
             _replyLine.Add(b);
             if (b == '\n')
             {
                 string line = Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_replyLine)).TrimEnd('\r', '\n');
                 _replyLine.Clear();
-                string? rewritten = RewriteReply(line);
+                string? rewritten;
+                if (_swallowReply && line.Length >= 3 && char.IsAsciiDigit(line[0]))
+                {
+                    _swallowReply = line.Length > 3 && line[3] == '-';
+                    if (!_swallowReply)
+                    {
+                        TrackTransaction(0, last: true);
+                    }
+
+                    rewritten = null;
+                }
+                else if (line.StartsWith("354", StringComparison.Ordinal))
+                {
+                    rewritten = await StartDataAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    rewritten = RewriteReply(line);
+                }
+
                 if (rewritten is not null)
                 {
                     output.Write(Encoding.UTF8.GetBytes(rewritten + "\r\n"));
@@ -408,12 +423,6 @@ internal sealed class SmtpGuardStream : Stream
             // RFC 2034: the EHLO/HELO reply carries no enhanced codes.
             _inEhloReply = !last;
             return line;
-        }
-
-        if (code == 354)
-        {
-            EnterDataMode();
-            return "354 End data with <CR><LF>.<CR><LF>";
         }
 
         if (_session.ReplyOverride is { } replacement && code >= 400)

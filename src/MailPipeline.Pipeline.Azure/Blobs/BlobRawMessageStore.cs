@@ -5,6 +5,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
+using MailPipeline.Pipeline.Storage;
 
 namespace MailPipeline.Pipeline.Azure.Blobs;
 
@@ -41,6 +42,17 @@ public sealed class BlobRawMessageStore : IRawMessageStore, IRawMessageInventory
     }
 
     /// <inheritdoc />
+    public IRawMessageWriter BeginMessage(string messageId, MessageBufferPool buffers)
+    {
+        ArgumentNullException.ThrowIfNull(buffers);
+        return new BlobMessageWriter(this, _storage, PipelineBlobStorage.SafeId(messageId, nameof(messageId)), buffers);
+    }
+
+    /// <summary>Stores a whole message from a stream (tools and tests; the edge streams through <see cref="BeginMessage"/>).</summary>
+    /// <param name="messageId">The message id.</param>
+    /// <param name="content">The message bytes, read to the end.</param>
+    /// <param name="cancellationToken">Cancels the upload; nothing is left visible under the id.</param>
+    /// <returns>The blob name, for <see cref="MailEnvelope.RawMessageReference"/>.</returns>
     public async Task<string> StoreMessageAsync(string messageId, Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
@@ -55,7 +67,10 @@ public sealed class BlobRawMessageStore : IRawMessageStore, IRawMessageInventory
         return name;
     }
 
-    /// <inheritdoc />
+    /// <summary>Stores the envelope sidecar; its presence marks the message complete.</summary>
+    /// <param name="envelope">The envelope.</param>
+    /// <param name="cancellationToken">Cancels the upload.</param>
+    /// <returns>A task that completes once the envelope is stored.</returns>
     public async Task StoreEnvelopeAsync(MailEnvelope envelope, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(envelope);

@@ -3,9 +3,10 @@ namespace MailPipeline.Pipeline.Delivery;
 /// <summary>
 /// A limit on the bytes of messages held in memory at once. A caller asks for a message's size and waits until that
 /// much is free; a request larger than the whole limit is granted when nothing else is held, so a big message is
-/// delayed but never refused. Waiters are served in order (a big message is not starved by small ones).
+/// delayed but never refused. Waiters are served in order (a big message is not starved by small ones). Used by
+/// delivery (<c>Delivery:MemoryLimit</c>) and by the stage runs that read a whole message (<c>Pipeline:MessageMemoryLimit</c>).
 /// </summary>
-internal sealed class MemoryBudget
+public sealed class MemoryBudget
 {
     private readonly long _limit;
     private readonly Lock _gate = new();

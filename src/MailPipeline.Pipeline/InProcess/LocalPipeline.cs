@@ -11,8 +11,11 @@ namespace MailPipeline.Pipeline.InProcess;
 
 /// <summary>
 /// The whole pipeline in one process on a local data directory (what <c>mailpipeline serve</c> runs):
-/// the local-disk stores, the in-process transport, the stages, the aggregator and the reconciliation
-/// sweep, wired together. The edge publishes into <see cref="Transport"/> and stores into <see cref="RawStore"/>.
+/// the spool, the in-process transport, the stages, the aggregator and the reconciliation sweep, wired together.
+/// The edge publishes into <see cref="Transport"/> and stores into <see cref="RawStore"/>. Two durable writes per
+/// message: the accept (raw message and envelope, one spool record, group-committed) and the route (verdict document
+/// and final message, one group-committed step). Stage results and in-flight verdicts are held in memory; once the
+/// routed copy is durable the spool record is retired and the held state dropped.
 /// </summary>
 public sealed class LocalPipeline : IAsyncDisposable
 {
@@ -30,8 +33,9 @@ public sealed class LocalPipeline : IAsyncDisposable
     /// <param name="options">The pipeline options.</param>
     /// <param name="loggers">The logger factory.</param>
     /// <param name="time">The clock.</param>
+    /// <param name="spool">The spool options (group commit, segment sizes); its path is replaced by the data directory's <c>spool/</c>.</param>
     /// <param name="delivery">Next-hop delivery (null or without a next hop: messages stay in deliver/ for an application).</param>
-    public LocalPipeline(string dataDirectory, MessageAuthenticator authenticator, int maxTempErrorAttempts, PipelineOptions options, ILoggerFactory? loggers = null, TimeProvider? time = null, LocalDeliverySetup? delivery = null)
+    public LocalPipeline(string dataDirectory, MessageAuthenticator authenticator, int maxTempErrorAttempts, PipelineOptions options, ILoggerFactory? loggers = null, TimeProvider? time = null, LocalDiskStoreOptions? spool = null, LocalDeliverySetup? delivery = null)
     {
         ArgumentNullException.ThrowIfNull(authenticator);
         ArgumentNullException.ThrowIfNull(options);
@@ -40,16 +44,25 @@ public sealed class LocalPipeline : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _logger = loggers.CreateLogger<LocalPipeline>();
         Layout = new LocalDataLayout(dataDirectory);
-        RawStore = new LocalDiskRawMessageStore(Options.Create(new LocalDiskStoreOptions { Path = Layout.Spool }));
-        Results = new LocalDiskStageResultStore(Layout);
-        Verdicts = new LocalDiskVerdictStore(Layout);
+        spool ??= new LocalDiskStoreOptions();
+        RawStore = new LocalDiskRawMessageStore(Options.Create(new LocalDiskStoreOptions
+        {
+            Path = Layout.Spool,
+            InlineLimit = spool.InlineLimit,
+            SegmentBytes = spool.SegmentBytes,
+            SegmentMaxAge = spool.SegmentMaxAge,
+            GroupCommitDelay = spool.GroupCommitDelay,
+        }));
+        Results = new InMemoryStageResultStore();
         Routed = new LocalDiskRoutedMailStore(Layout);
+        Verdicts = new RoutedVerdictStore(Routed);
         Metrics = new PipelineMetrics();
         Transport = new InProcessStageTransport(options.QueueCapacity, options.MaxConcurrency, loggers.CreateLogger<InProcessStageTransport>(), _time);
-        Stages = new StageRunner(authenticator, RawStore, Results, Transport, Metrics, loggers.CreateLogger<StageRunner>(), _time);
+        Stages = new StageRunner(authenticator, RawStore, Results, Transport, Metrics, loggers.CreateLogger<StageRunner>(), _time, new MailPipeline.Pipeline.Delivery.MemoryBudget(options.MessageMemoryLimit));
         Aggregator = new Aggregator(authenticator, maxTempErrorAttempts, RawStore, Results, Verdicts, Routed, Transport, options, Metrics, loggers.CreateLogger<Aggregator>(), _time);
         Reconciler = new Reconciler(RawStore, RawStore, Verdicts, Routed, Transport, Aggregator, options, Metrics, loggers.CreateLogger<Reconciler>(), _time);
-        Aggregator.MessageRouted += (_, e) => Reconciler.MarkSettled(e.Envelope.MessageId);
+        Aggregator.MessageRouted += (_, e) => Settle(e.Envelope.MessageId);
+        Reconciler.Settled += (_, id) => Settle(id);
         if (delivery is { Options.IsEnabled: true })
         {
             DeliveryStates = new LocalDiskDeliveryStateStore(Layout);
@@ -78,11 +91,11 @@ public sealed class LocalPipeline : IAsyncDisposable
     /// <summary>The spool (raw messages and envelopes).</summary>
     public LocalDiskRawMessageStore RawStore { get; }
 
-    /// <summary>The stage results.</summary>
-    public LocalDiskStageResultStore Results { get; }
+    /// <summary>The stage results (in memory).</summary>
+    public InMemoryStageResultStore Results { get; }
 
-    /// <summary>The verdicts.</summary>
-    public LocalDiskVerdictStore Verdicts { get; }
+    /// <summary>The verdicts (in memory while in flight, then the routed documents).</summary>
+    public RoutedVerdictStore Verdicts { get; }
 
     /// <summary>The deliver and quarantine folders.</summary>
     public LocalDiskRoutedMailStore Routed { get; }
@@ -151,6 +164,46 @@ public sealed class LocalPipeline : IAsyncDisposable
         {
             await Delivery.DisposeAsync().ConfigureAwait(false);
         }
+
+        Routed.Dispose();
+        RawStore.Dispose();
+    }
+
+    /// <summary>Deletes deliver/ and quarantine/ copies past their retention (zero keeps them); with delivery on, only delivered deliver/ copies.</summary>
+    /// <returns>How many messages were deleted.</returns>
+    public int ApplyRetention()
+    {
+        int deleted = 0;
+        var now = _time.GetUtcNow();
+        if (_options.QuarantineRetention > TimeSpan.Zero)
+        {
+            deleted += Routed.DeleteOlderThan(Contracts.RouteAction.Quarantine, _options.QuarantineRetention, now);
+        }
+
+        if (_options.DeliverRetention > TimeSpan.Zero)
+        {
+            // With a next hop, a deliver/ copy is owed to it until its delivery is recorded as done.
+            var delivered = DeliveryStates?.ListDelivered();
+            deleted += Routed.DeleteOlderThan(Contracts.RouteAction.Deliver, _options.DeliverRetention, now, delivered is null ? null : id => !delivered.Contains(id));
+        }
+
+        return deleted;
+    }
+
+    /// <summary>A routed message: its spool record and held state go (its routed copy is durable).</summary>
+    private void Settle(string messageId)
+    {
+        Reconciler.Forget(messageId);
+        Results.Remove(messageId);
+        Verdicts.Forget(messageId);
+        try
+        {
+            RawStore.DeleteAsync(messageId).GetAwaiter().GetResult(); // completes synchronously: a flag written in place
+        }
+        catch (IOException ex)
+        {
+            LocalPipelineLog.RetireFailed(_logger, ex, messageId); // the record stays; the next start finds its routed copy
+        }
     }
 
     private async Task SweepLoopAsync(CancellationToken cancellationToken)
@@ -161,6 +214,7 @@ public sealed class LocalPipeline : IAsyncDisposable
             try
             {
                 await Reconciler.SweepAsync(startup: false, cancellationToken).ConfigureAwait(false);
+                ApplyRetention();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -172,6 +226,9 @@ public sealed class LocalPipeline : IAsyncDisposable
 
 internal static partial class LocalPipelineLog
 {
+    [LoggerMessage(EventId = 841, Level = LogLevel.Warning, Message = "Retiring the spool record of routed message {MessageId} failed; the next start finds its routed copy")]
+    public static partial void RetireFailed(ILogger logger, Exception exception, string messageId);
+
     [LoggerMessage(EventId = 840, Level = LogLevel.Error, Message = "Reconciliation sweep failed; it runs again at the next interval")]
     public static partial void SweepFailed(ILogger logger, Exception exception);
 }

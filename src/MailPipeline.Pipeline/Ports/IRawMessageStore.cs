@@ -1,29 +1,24 @@
 using MailPipeline.Pipeline.Contracts;
+using MailPipeline.Pipeline.Storage;
 
 namespace MailPipeline.Pipeline.Ports;
 
 /// <summary>
-/// Where raw messages and their envelopes are kept durably (local spool folder, Blob Storage). A method
-/// that returns has made its data durable: the edge replies 250 only after both stores and the publish
-/// have returned. Faults are thrown (the edge then replies 451); caller cancellation propagates.
+/// Where raw messages and their envelopes are kept durably (local spool, Blob Storage). A message is written
+/// through an <see cref="IRawMessageWriter"/> as it arrives and committed with its envelope in one step; the edge
+/// replies 250 only after the commit and the publish have returned. Faults are thrown (the edge then replies 451);
+/// caller cancellation propagates.
 /// </summary>
 public interface IRawMessageStore
 {
-    /// <summary>Stores the exact bytes of a message under its id, durably and atomically (all or nothing).</summary>
+    /// <summary>Starts receiving a message.</summary>
     /// <param name="messageId">The message id (a ULID).</param>
-    /// <param name="content">The message bytes, read to the end.</param>
-    /// <param name="cancellationToken">Cancels the write; nothing is left visible under the id.</param>
-    /// <returns>The reference to record in <see cref="MailEnvelope.RawMessageReference"/>.</returns>
-    Task<string> StoreMessageAsync(string messageId, Stream content, CancellationToken cancellationToken = default);
-
-    /// <summary>Stores the envelope beside its message, durably and atomically. Its presence marks the message complete.</summary>
-    /// <param name="envelope">The envelope.</param>
-    /// <param name="cancellationToken">Cancels the write.</param>
-    /// <returns>A task that completes once the envelope is durable.</returns>
-    Task StoreEnvelopeAsync(MailEnvelope envelope, CancellationToken cancellationToken = default);
+    /// <param name="buffers">The memory budget the writer may hold data in; past it the store streams to disk or uploads.</param>
+    /// <returns>The writer; the caller commits or disposes it.</returns>
+    IRawMessageWriter BeginMessage(string messageId, MessageBufferPool buffers);
 
     /// <summary>Opens a stored message for reading.</summary>
-    /// <param name="rawMessageReference">The reference returned by <see cref="StoreMessageAsync"/>.</param>
+    /// <param name="rawMessageReference">The reference recorded in <see cref="MailEnvelope.RawMessageReference"/>.</param>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>A readable stream the caller disposes.</returns>
     /// <exception cref="FileNotFoundException">No message is stored under the reference.</exception>
@@ -35,10 +30,13 @@ public interface IRawMessageStore
     /// <returns>The envelope, or null when none is stored.</returns>
     Task<MailEnvelope?> ReadEnvelopeAsync(string messageId, CancellationToken cancellationToken = default);
 
-    /// <summary>Removes a message and its envelope (used when an accept is rolled back); absent items are ignored.</summary>
+    /// <summary>
+    /// Removes a message and its envelope: an accept rolled back, or (local spool) a message whose routed copy is
+    /// durable. Absent items are ignored.
+    /// </summary>
     /// <param name="messageId">The message id.</param>
     /// <param name="cancellationToken">Cancels the delete.</param>
-    /// <returns>A task that completes once both are gone.</returns>
+    /// <returns>A task that completes once the message is no longer listed.</returns>
     Task DeleteAsync(string messageId, CancellationToken cancellationToken = default);
 
     /// <summary>Checks that the store can be written now (readiness probe).</summary>

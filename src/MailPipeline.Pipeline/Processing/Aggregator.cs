@@ -123,21 +123,29 @@ public sealed partial class Aggregator
     {
         ArgumentNullException.ThrowIfNull(envelope);
         string id = envelope.MessageId;
-        var spf = await LoadAsync<SpfStageResult>(id, StageNames.Spf, cancellationToken).ConfigureAwait(false);
-        var dkim = await LoadAsync<DkimStageResult>(id, StageNames.Dkim, cancellationToken).ConfigureAwait(false);
-        var reputation = await LoadAsync<ReputationStageResult>(id, StageNames.Reputation, cancellationToken).ConfigureAwait(false);
-        var dmarc = await LoadAsync<DmarcStageResult>(id, StageNames.Dmarc, cancellationToken).ConfigureAwait(false);
-        if (spf is null || dkim is null || reputation is null || dmarc is null)
+        var stored = new byte[StageNames.Checks.Count][];
+        for (int i = 0; i < stored.Length; i++)
         {
-            return null;
+            // Parse nothing until all four are in: the first three completions of a message stop here.
+            if (await _results.GetAsync(id, StageNames.Checks[i], cancellationToken).ConfigureAwait(false) is not { } json)
+            {
+                return null;
+            }
+
+            stored[i] = json;
         }
+
+        var spf = StageResultDocument<SpfStageResult>.Parse(stored[0]);
+        var dkim = StageResultDocument<DkimStageResult>.Parse(stored[1]);
+        var reputation = StageResultDocument<ReputationStageResult>.Parse(stored[2]);
+        var dmarc = StageResultDocument<DmarcStageResult>.Parse(stored[3]);
 
         int attempt = new[] { spf.Attempt, dkim.Attempt, reputation.Attempt, dmarc.Attempt }.Max();
         using var activity = PipelineTelemetry.Source.StartActivity("aggregate");
         activity?.SetTag(TelemetryNames.MessageId, id);
         PipelineTelemetry.SetEnvelope(activity, envelope);
         var report = await _authenticator.AggregateAsync(spf.Result, dkim.Result, reputation.Result, dmarc.Result, attempt, cancellationToken).ConfigureAwait(false);
-        report = report with { MessageId = id };
+        report = report with { MessageId = id, ReceivedAt = envelope.ReceivedAt };
         if (activity is not null)
         {
             activity.SetTag(TelemetryNames.Verdict, report.Action);
@@ -200,20 +208,72 @@ public sealed partial class Aggregator
         activity?.SetTag(TelemetryNames.Verdict, verdict.Action == RouteAction.Deliver ? "deliver" : "quarantine");
         var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)
             ?? throw new JsonException($"The verdict of {verdict.MessageId} is empty.");
-        byte[] raw;
+        byte[] document = Delivery.RoutedDocument.Compose(verdict.Document.Span, envelope); // the envelope travels with the routed copy
         var stream = await _raw.OpenMessageAsync(envelope.RawMessageReference, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
+            if (stream.CanSeek)
+            {
+                // Only the header block is read into memory (forged Authentication-Results are header fields); the
+                // body is copied from the stored message as it is written, never held whole.
+                byte[] header = await HeaderBlockReader.ReadAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+                stream.Position = header.Length;
+                byte[] head = ComposeFinalMessage(header, _authenticator.AuthServId, report);
+                using var content = new PrefixedStream(head, stream);
+                await _routed.RouteAsync(verdict.MessageId, verdict.Action, content, document, cancellationToken).ConfigureAwait(false);
+                return HeaderFields.MessageId(header);
+            }
+
             var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            raw = buffer.ToArray();
+            using var whole = new MemoryStream(ComposeFinalMessage(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), _authenticator.AuthServId, report), writable: false);
+            await _routed.RouteAsync(verdict.MessageId, verdict.Action, whole, document, cancellationToken).ConfigureAwait(false);
+            return HeaderFields.MessageId(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        }
+    }
+
+    /// <summary>A read-only stream: some bytes, then the rest of another stream.</summary>
+    private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
+    {
+        private int _offset;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_offset < prefix.Length)
+            {
+                int n = Math.Min(buffer.Length, prefix.Length - _offset);
+                prefix.AsSpan(_offset, n).CopyTo(buffer.Span);
+                _offset += n;
+                return n;
+            }
+
+            return await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
 
-        byte[] final = ComposeFinalMessage(raw, _authenticator.AuthServId, report);
-        using var content = new MemoryStream(final, writable: false);
-        byte[] document = Delivery.RoutedDocument.Compose(verdict.Document.Span, envelope); // the envelope travels with the routed copy
-        await _routed.RouteAsync(verdict.MessageId, verdict.Action, content, document, cancellationToken).ConfigureAwait(false);
-        return HeaderFields.MessageId(raw);
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>
@@ -221,7 +281,7 @@ public sealed partial class Aggregator
     /// then the exact received bytes without the Authentication-Results fields that claim our authserv-id
     /// (RFC 8601 §5).
     /// </summary>
-    /// <param name="raw">The exact received bytes.</param>
+    /// <param name="raw">The exact received bytes (or just their header block: only header fields change).</param>
     /// <param name="authServId">Our authserv-id.</param>
     /// <param name="report">The verdict document.</param>
     /// <returns>The final message bytes.</returns>
@@ -273,12 +333,6 @@ public sealed partial class Aggregator
         _metrics.RetryScheduled(stage);
         Log.RetryScheduled(_logger, envelope.MessageId, stage, attempt, delay.TotalSeconds);
         await _dispatcher.ScheduleAsync(new StageRequest(envelope, stage, attempt), _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<StageResultDocument<T>?> LoadAsync<T>(string id, string stage, CancellationToken cancellationToken)
-    {
-        byte[]? json = await _results.GetAsync(id, stage, cancellationToken).ConfigureAwait(false);
-        return json is null ? null : StageResultDocument<T>.Parse(json);
     }
 
     private static partial class Log

@@ -28,6 +28,16 @@ public sealed class PipelineOptions : IValidatableObject
     /// <summary>How long after acceptance a message without a verdict is considered stuck and re-driven.</summary>
     public TimeSpan VerdictTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>Memory for whole messages read by the checks at once (DKIM reads the message whole); larger messages wait for their turn.</summary>
+    [Range(1024 * 1024, long.MaxValue)]
+    public long MessageMemoryLimit { get; set; } = 128L * 1024 * 1024;
+
+    /// <summary>How long <c>serve</c> keeps quarantined messages (as the Azure lifecycle rule: 90 days); zero keeps them.</summary>
+    public TimeSpan QuarantineRetention { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>How long <c>serve</c> keeps messages in deliver/ that nobody took; zero (the default, as in Azure) keeps them until the consumer removes them.</summary>
+    public TimeSpan DeliverRetention { get; set; } = TimeSpan.Zero;
+
     /// <summary>The HTTP endpoint of <c>/healthz</c> and <c>/metrics</c> for <c>serve</c> (HOST:PORT).</summary>
     [Required]
     public string HttpEndpoint { get; set; } = "127.0.0.1:8025";
@@ -48,6 +58,11 @@ public sealed class PipelineOptions : IValidatableObject
         if (ReconcileInterval <= TimeSpan.Zero)
         {
             yield return new ValidationResult("Pipeline:ReconcileInterval must be positive.", [nameof(ReconcileInterval)]);
+        }
+
+        if (QuarantineRetention < TimeSpan.Zero || DeliverRetention < TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Pipeline:QuarantineRetention and Pipeline:DeliverRetention must not be negative (zero keeps messages).", [nameof(QuarantineRetention)]);
         }
 
         if (VerdictTimeout <= TimeSpan.Zero)

@@ -70,6 +70,9 @@ public sealed partial class Reconciler
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>Raised for each message the sweep finds routed (its verdict and routed copy stored).</summary>
+    public event EventHandler<string>? Settled;
+
     /// <summary>Runs one sweep.</summary>
     /// <param name="startup">True for the sweep at start: every message without a verdict is re-driven, whatever its age.</param>
     /// <param name="cancellationToken">Cancels the sweep.</param>
@@ -97,6 +100,7 @@ public sealed partial class Reconciler
 
                 _settled.TryAdd(id, 0);
                 _redrivenAt.TryRemove(id, out _);
+                Settled?.Invoke(this, id);
                 continue;
             }
 
@@ -133,6 +137,14 @@ public sealed partial class Reconciler
     public void MarkSettled(string messageId)
     {
         _settled.TryAdd(messageId, 0);
+        _redrivenAt.TryRemove(messageId, out _);
+    }
+
+    /// <summary>Forgets a message that left the inventory (the local spool retires routed messages).</summary>
+    /// <param name="messageId">The message id.</param>
+    public void Forget(string messageId)
+    {
+        _settled.TryRemove(messageId, out _);
         _redrivenAt.TryRemove(messageId, out _);
     }
 

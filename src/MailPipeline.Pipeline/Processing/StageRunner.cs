@@ -26,6 +26,7 @@ public sealed partial class StageRunner
     private readonly PipelineMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly MailPipeline.Pipeline.Delivery.MemoryBudget? _memory;
 
     /// <summary>Creates the runner.</summary>
     /// <param name="authenticator">The checks.</param>
@@ -35,8 +36,10 @@ public sealed partial class StageRunner
     /// <param name="metrics">The metrics.</param>
     /// <param name="logger">The logger.</param>
     /// <param name="time">The clock.</param>
-    public StageRunner(MessageAuthenticator authenticator, IRawMessageStore raw, IStageResultStore results, IStageDispatcher dispatcher, PipelineMetrics metrics, ILogger<StageRunner>? logger = null, TimeProvider? time = null)
+    /// <param name="memory">Bounds the whole messages read at once (DKIM); null for no bound.</param>
+    public StageRunner(MessageAuthenticator authenticator, IRawMessageStore raw, IStageResultStore results, IStageDispatcher dispatcher, PipelineMetrics metrics, ILogger<StageRunner>? logger = null, TimeProvider? time = null, MailPipeline.Pipeline.Delivery.MemoryBudget? memory = null)
     {
+        _memory = memory;
         ArgumentNullException.ThrowIfNull(authenticator);
         ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(results);
@@ -61,7 +64,15 @@ public sealed partial class StageRunner
         ArgumentNullException.ThrowIfNull(request);
         if (request.Stage == StageNames.All)
         {
-            await Task.WhenAll(StageNames.Checks.Select(s => RunOneAsync(request with { Stage = s }, cancellationToken))).ConfigureAwait(false);
+            // The four run concurrently; the aggregator then hears once (a completion per temporary error, each
+            // owed its retry, or one for the whole set), not four times.
+            var completions = await Task.WhenAll(StageNames.Checks.Select(s => RunOneAsync(request with { Stage = s }, cancellationToken))).ConfigureAwait(false);
+            var transient = completions.Where(c => c.IsTransient).ToList();
+            foreach (var completion in transient.Count > 0 ? transient : [completions[^1]])
+            {
+                await _dispatcher.CompletedAsync(completion, cancellationToken).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -70,10 +81,12 @@ public sealed partial class StageRunner
             throw new ArgumentException($"Unknown stage '{request.Stage}'.", nameof(request));
         }
 
-        await RunOneAsync(request, cancellationToken).ConfigureAwait(false);
+        var one = await RunOneAsync(request, cancellationToken).ConfigureAwait(false);
+        await _dispatcher.CompletedAsync(one, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RunOneAsync(StageRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs one stage (or reuses its stored result) and stores the result; returns the completion to announce.</summary>
+    private async Task<StageCompletion> RunOneAsync(StageRequest request, CancellationToken cancellationToken)
     {
         var envelope = request.Envelope;
         using var activity = PipelineTelemetry.StartStage(request);
@@ -89,8 +102,7 @@ public sealed partial class StageRunner
             {
                 Log.Reused(_logger, envelope.MessageId, request.Stage, header.Attempt);
                 activity?.SetTag("mailpipeline.reused", true);
-                await _dispatcher.CompletedAsync(new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient), cancellationToken).ConfigureAwait(false);
-                return;
+                return new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient);
             }
         }
 
@@ -110,7 +122,7 @@ public sealed partial class StageRunner
             activity?.SetStatus(ActivityStatusCode.Error, cause);
         }
 
-        await _dispatcher.CompletedAsync(new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient), cancellationToken).ConfigureAwait(false);
+        return new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient);
     }
 
     private async Task<(byte[] Document, bool Transient, string Word, string? Cause)> EvaluateAsync(StageRequest request, CancellationToken cancellationToken)
@@ -126,6 +138,7 @@ public sealed partial class StageRunner
 
             case StageNames.Dkim:
             {
+                using var lease = _memory is null ? null : await _memory.AcquireAsync(envelope.Size, cancellationToken).ConfigureAwait(false);
                 byte[] bytes = await ReadAllAsync(envelope, cancellationToken).ConfigureAwait(false);
                 var dkim = await _authenticator.CheckDkimAsync(RawMessage.Parse(bytes), cancellationToken).ConfigureAwait(false);
                 string word = dkim.Signatures.Count == 0 ? "none" : dkim.Signatures.Any(s => s.Result == AuthResult.Pass) ? "pass" : dkim.Signatures[0].Result.ToRfc8601();

@@ -2,9 +2,10 @@ namespace MailPipeline.Pipeline.Storage;
 
 /// <summary>
 /// The folders of <c>mailpipeline serve</c>'s data directory: <c>spool/</c> (accepted messages and their
-/// envelopes), <c>results/&lt;id&gt;/&lt;stage&gt;.json</c>, <c>verdicts/&lt;id&gt;.json</c>,
-/// <c>deliver/</c>, <c>quarantine/</c> and <c>tmp/</c> (temporary files, on the same file system so
-/// renames are atomic).
+/// envelopes, see <see cref="LocalDiskRawMessageStore"/>), <c>deliver/</c>, <c>quarantine/</c> and <c>tmp/</c>
+/// (temporary files, on the same file system so renames are atomic). <c>results/</c> and <c>verdicts/</c> are
+/// used only by the file-backed result and verdict stores (tests of the Functions' stages); <c>serve</c> keeps
+/// stage results in memory and its verdict is the routed document.
 /// </summary>
 public sealed class LocalDataLayout
 {
@@ -20,7 +21,7 @@ public sealed class LocalDataLayout
         Deliver = Path.Combine(Root, "deliver");
         Quarantine = Path.Combine(Root, "quarantine");
         Temp = Path.Combine(Root, "tmp");
-        foreach (string folder in new[] { Spool, Results, Verdicts, Deliver, Quarantine, Temp })
+        foreach (string folder in new[] { Spool, Deliver, Quarantine, Temp })
         {
             Directory.CreateDirectory(folder);
         }

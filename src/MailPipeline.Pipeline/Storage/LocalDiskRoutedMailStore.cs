@@ -1,18 +1,21 @@
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
+using Microsoft.Win32.SafeHandles;
 
 namespace MailPipeline.Pipeline.Storage;
 
 /// <summary>
 /// <see cref="IRoutedMailStore"/> on <c>deliver/</c> and <c>quarantine/</c>: the verdict document
-/// <c>&lt;id&gt;.json</c> is written first and the message <c>&lt;id&gt;.eml</c> last, both atomically
-/// and fsynced, so a present <c>.eml</c> always has its document. Rewriting the same id replaces the files
+/// <c>&lt;id&gt;.json</c> and the message <c>&lt;id&gt;.eml</c> are one durable step (a group commit shared with
+/// the routings in flight at the same time: every file fsynced, renamed into place document first, each folder
+/// fsynced once), so a present <c>.eml</c> always has its document. Rewriting the same id replaces the files
 /// with the same content.
 /// </summary>
-public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
+public sealed class LocalDiskRoutedMailStore : IRoutedMailStore, IDisposable
 {
     private readonly LocalDataLayout _layout;
     private readonly SemaphoreSlim _release = new(1, 1);
+    private readonly RouteCommitter _committer = new();
 
     /// <summary>Creates the store.</summary>
     /// <param name="layout">The data directory.</param>
@@ -28,9 +31,66 @@ public sealed class LocalDiskRoutedMailStore : IRoutedMailStore
         ArgumentNullException.ThrowIfNull(finalMessage);
         string folder = _layout.FolderOf(action);
         string id = LocalDataLayout.SafeName(messageId, nameof(messageId));
-        await DurableFile.WriteAsync(Path.Combine(folder, id + ".json"), verdictDocument, _layout.Temp, cancellationToken).ConfigureAwait(false);
-        await DurableFile.WriteAsync(Path.Combine(folder, id + ".eml"), finalMessage, _layout.Temp, cancellationToken).ConfigureAwait(false);
+        string unique = "." + Guid.NewGuid().ToString("N") + ".tmp";
+        string documentTemp = Path.Combine(_layout.Temp, id + ".json" + unique);
+        string messageTemp = Path.Combine(_layout.Temp, id + ".eml" + unique);
+        SafeFileHandle? document = null;
+        SafeFileHandle? message = null;
+        try
+        {
+            document = File.OpenHandle(documentTemp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous);
+            await RandomAccess.WriteAsync(document, verdictDocument, 0, cancellationToken).ConfigureAwait(false);
+            message = File.OpenHandle(messageTemp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous);
+            byte[] buffer = new byte[81920];
+            long offset = 0;
+            int read;
+            while ((read = await finalMessage.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                await RandomAccess.WriteAsync(message, buffer.AsMemory(0, read), offset, cancellationToken).ConfigureAwait(false);
+                offset += read;
+            }
+        }
+        catch
+        {
+            document?.Dispose();
+            message?.Dispose();
+            Routing.DeleteFiles(documentTemp, messageTemp);
+            throw;
+        }
+
+        var routing = new Routing(Path.Combine(folder, id + ".json"), Path.Combine(folder, id + ".eml"), documentTemp, messageTemp, document, message);
+        await _committer.CommitAsync(routing, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Deletes routed copies (message and document) older than <paramref name="age"/> from one folder.</summary>
+    /// <param name="action">The folder.</param>
+    /// <param name="age">How old a copy must be (by its routing time) to go.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="keep">Ids to keep whatever their age (deliver/ copies still owed to the next hop), or null.</param>
+    /// <returns>How many messages were deleted.</returns>
+    public int DeleteOlderThan(RouteAction action, TimeSpan age, DateTimeOffset now, Func<string, bool>? keep = null)
+    {
+        int deleted = 0;
+        foreach (var file in new DirectoryInfo(_layout.FolderOf(action)).EnumerateFiles("*.eml"))
+        {
+            if (now - file.LastWriteTimeUtc < age || (keep is not null && keep(Path.GetFileNameWithoutExtension(file.Name))))
+            {
+                continue;
+            }
+
+            file.Delete(); // message first: a document without its message is never listed
+            File.Delete(Path.ChangeExtension(file.FullName, ".json"));
+            deleted++;
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Routings committed by this process, and the group commits (fsync bursts) they took.</summary>
+    public (long Routings, long Batches) CommitCounts => (Interlocked.Read(ref _committer.Commits), Interlocked.Read(ref _committer.Batches));
+
+    /// <summary>Stops the committer (after the routings already queued).</summary>
+    public void Dispose() => _committer.Dispose();
 
     /// <inheritdoc />
     public Task<RoutedMessage?> FindAsync(string messageId, CancellationToken cancellationToken = default)

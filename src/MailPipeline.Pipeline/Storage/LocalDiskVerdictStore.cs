@@ -19,6 +19,7 @@ public sealed class LocalDiskVerdictStore : IVerdictStore
     {
         ArgumentNullException.ThrowIfNull(layout);
         _layout = layout;
+        Directory.CreateDirectory(layout.Verdicts);
     }
 
     /// <inheritdoc />

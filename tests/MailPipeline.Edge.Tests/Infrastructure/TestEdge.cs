@@ -90,7 +90,7 @@ public sealed class TestEdge : IAsyncDisposable
 
     public async Task<string> MessageTextAsync(string id)
     {
-        await using var stream = await Store.OpenMessageAsync(id + ".eml");
+        await using var stream = await Store.OpenMessageAsync(id);
         using var reader = new StreamReader(stream);
         return await reader.ReadToEndAsync();
     }

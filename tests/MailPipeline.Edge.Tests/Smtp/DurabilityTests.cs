@@ -28,7 +28,7 @@ public sealed class DurabilityTests
         // assert
         Assert.StartsWith("451 4.3.0 ", reply, StringComparison.Ordinal);
         Assert.Empty(edge.StoredIds());
-        Assert.Empty(Directory.EnumerateFiles(edge.SpoolPath, "*.eml"));
+        Assert.DoesNotContain(Directory.EnumerateFiles(edge.SpoolPath, "*.seg"), f => new FileInfo(f).Length > 0);
         Assert.Empty(edge.Publisher.Published);
         Assert.Equal(0, edge.Metrics.AcceptedTotal);
     }
@@ -45,7 +45,7 @@ public sealed class DurabilityTests
 
         // assert
         Assert.StartsWith("451 4.3.0 ", reply, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFiles(edge.SpoolPath, "*.eml"));
+        Assert.DoesNotContain(Directory.EnumerateFiles(edge.SpoolPath, "*.seg"), f => new FileInfo(f).Length > 0);
         Assert.Empty(edge.Publisher.Published);
     }
 
@@ -62,7 +62,7 @@ public sealed class DurabilityTests
         // assert
         Assert.StartsWith("451 4.3.0 ", reply, StringComparison.Ordinal);
         Assert.Empty(edge.StoredIds());
-        Assert.Empty(Directory.EnumerateFiles(edge.SpoolPath, "*.eml"));
+        Assert.Empty(MailPipeline.Pipeline.Storage.LocalDiskRawMessageStore.OpenReadOnly(edge.SpoolPath).ListMessageIds()); // the record is flagged done
         Assert.Equal(1, edge.Metrics.RejectedCount("publish-failed"));
     }
 

@@ -67,11 +67,10 @@ internal sealed class PipelineHarness : IDisposable
     {
         string id = Ids.NextId();
         byte[] message = Message(from);
-        string reference = await Raw.StoreMessageAsync(id, new MemoryStream(message));
         var envelope = new MailEnvelope
         {
             MessageId = id,
-            RawMessageReference = reference,
+            RawMessageReference = id,
             ClientAddress = client,
             Helo = "mx.example.com",
             MailFrom = from,
@@ -79,8 +78,7 @@ internal sealed class PipelineHarness : IDisposable
             Size = message.Length,
             ReceivedAt = DateTimeOffset.UtcNow,
         };
-        await Raw.StoreEnvelopeAsync(envelope);
-        return envelope;
+        return await Raw.StoreAsync(envelope, message);
     }
 
     /// <summary>What the trigger hands the function for a message the pipeline sent.</summary>

@@ -155,7 +155,7 @@ public sealed class AzureFlowPoisonTests : IAsyncLifetime
         Assert.Equal(StageNames.Spf, Assert.Single(_host.Broker.GetMessages("check-completed")).ApplicationProperties[PipelineMessages.StageProperty]);
 
         // act: the operator restores the raw message and resubmits dkim's dead-lettered copy by reason.
-        string restored = await _host.Functions.GetRequiredService<IRawMessageStore>().StoreMessageAsync(id, new MemoryStream(raw));
+        string restored = await _host.Functions.GetRequiredService<MailPipeline.Pipeline.Azure.Blobs.BlobRawMessageStore>().StoreMessageAsync(id, new MemoryStream(raw));
         var dkim = EntityAddress.Parse("mail-received/dkim");
         var resubmitted = await _dlq.ResubmitAsync(dkim, DeadLetterSelection.WithReason(PoisonMessageException.RawMessageMissing), dryRun: false);
         string settled;

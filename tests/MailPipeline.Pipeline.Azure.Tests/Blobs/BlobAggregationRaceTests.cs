@@ -58,7 +58,7 @@ public sealed class BlobAggregationRaceTests(AzuriteFixture azurite)
         Assert.StartsWith("Authentication-Results: mx.test.example;", final, StringComparison.Ordinal);
         Assert.Contains("spf=pass", final, StringComparison.Ordinal);
         Assert.Contains("dmarc=pass", final, StringComparison.Ordinal);
-        Assert.Equal(4, dispatcher.Completions.Count);
+        Assert.Single(dispatcher.Completions); // the four stages of one request announce once when none is a temporary error
     }
 
     private sealed class RecordingDispatcher : IStageDispatcher

@@ -4,6 +4,7 @@ using MailPipeline.Core.Dns;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.InProcess;
 using MailPipeline.Pipeline.Processing;
+using MailPipeline.Pipeline.Storage;
 using MailPipeline.TestSupport;
 
 namespace MailPipeline.Pipeline.Tests.Infrastructure;
@@ -52,24 +53,22 @@ public sealed class TestPipeline : IAsyncDisposable
         $"Received: from client.example.org by mx.test; Sun, 29 Nov 2026 10:00:00 +0000\r\n{extraHeaders}From: Alice <{from}>\r\nTo: bob@mx.test\r\nSubject: {subject}\r\nMessage-ID: <{Guid.NewGuid():N}@example.org>\r\n\r\nHello Bob.\r\n";
 
     /// <summary>Stores a message and its envelope in the spool the way the edge does (no publish).</summary>
-    public async Task<MailEnvelope> StoreAsync(string message, string mailFrom = "alice@example.org")
+    public async Task<MailEnvelope> StoreAsync(string message, string mailFrom = "alice@example.org", DateTimeOffset? receivedAt = null)
     {
         string id = new MessageIdGenerator().NextId();
         byte[] bytes = Encoding.UTF8.GetBytes(message);
-        string reference = await Pipeline.RawStore.StoreMessageAsync(id, new MemoryStream(bytes));
         var envelope = new MailEnvelope
         {
             MessageId = id,
-            RawMessageReference = reference,
+            RawMessageReference = id,
             ClientAddress = ClientIp,
             Helo = "client.example.org",
             MailFrom = mailFrom,
             Recipients = ["bob@mx.test"],
             Size = bytes.Length,
-            ReceivedAt = DateTimeOffset.UtcNow,
+            ReceivedAt = receivedAt ?? DateTimeOffset.UtcNow,
         };
-        await Pipeline.RawStore.StoreEnvelopeAsync(envelope);
-        return envelope;
+        return await Pipeline.RawStore.StoreAsync(envelope, bytes);
     }
 
     /// <summary>Waits until the message has a routed copy.</summary>

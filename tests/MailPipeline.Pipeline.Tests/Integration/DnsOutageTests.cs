@@ -45,8 +45,8 @@ public sealed class DnsOutageTests(DnsServerFixture dns) : IDisposable
             await client.DisconnectAsync(true);
         }
 
-        await WaitUntilAsync(() => ids.All(id => File.Exists(Path.Combine(data, "results", id, "spf.json"))
-            && File.ReadAllText(Path.Combine(data, "results", id, "spf.json")).Contains("\"isTransient\":true", StringComparison.Ordinal)));
+        // every message's SPF stage has met the outage (results are kept in memory: the log says so)
+        await WaitUntilAsync(() => System.Text.RegularExpressions.Regex.Count(serve.Output, "Stage spf: temporary error") >= Messages);
         bool routedDuringOutage = Directory.EnumerateFiles(Path.Combine(data, "deliver")).Any() || Directory.EnumerateFiles(Path.Combine(data, "quarantine")).Any();
         proxy.ClearRules();
         await WaitUntilAsync(() => ids.All(id => File.Exists(Path.Combine(data, "deliver", id + ".eml")) || File.Exists(Path.Combine(data, "quarantine", id + ".eml"))));
