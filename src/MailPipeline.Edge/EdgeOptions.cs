@@ -99,9 +99,33 @@ public sealed class EdgeOptions : IValidatableObject
     /// <summary>On shutdown, how long in-flight sessions may continue before they get 421.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Most concurrent sessions; more get 421 4.7.0 at connect.</summary>
+    /// <summary>
+    /// Most concurrent sessions; at the limit the session idle longest (see <see cref="EvictIdleAfter"/>) makes room for
+    /// a new connection, else it gets 421 4.7.0. Each costs a descriptor and a few tens of KiB, so the default holds an
+    /// idle flood of 1,500 connections with room for real clients; the process raises its open-file limit to match.
+    /// </summary>
     [Range(1, 1_000_000)]
-    public int MaxSessions { get; set; } = 1000;
+    public int MaxSessions { get; set; } = 2000;
+
+    /// <summary>
+    /// Open sessions from which the edge is under stress (Postfix's stress mode): clients then get
+    /// <see cref="StressCommandTimeout"/> for each command line and chunk of DATA, sessions already waiting included.
+    /// Null (the default) is half of <see cref="MaxSessions"/>: an idle flood that fills half the slots already costs its silent sessions their long wait.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int? StressSessions { get; set; }
+
+    /// <summary>The stress threshold in force: <see cref="StressSessions"/>, or half of <see cref="MaxSessions"/>.</summary>
+    public int EffectiveStressSessions => StressSessions ?? Math.Max(1, MaxSessions / 2);
+
+    /// <summary>How long a client may wait before a command line (or between chunks of DATA) under stress (Postfix: 10 s).</summary>
+    public TimeSpan StressCommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// At <see cref="MaxSessions"/> (or a client's <see cref="MaxSessionsPerIp"/>), a new connection closes the session
+    /// that has waited longest for a command line, if it has waited at least this long, instead of being refused.
+    /// </summary>
+    public TimeSpan EvictIdleAfter { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Most concurrent sessions from one IP address; more get 421 4.7.0 at connect.</summary>
     [Range(1, 1_000_000)]
@@ -188,6 +212,7 @@ public sealed class EdgeOptions : IValidatableObject
         {
             (nameof(CommandTimeout), CommandTimeout), (nameof(DataTimeout), DataTimeout), (nameof(SessionTimeout), SessionTimeout),
             (nameof(StoreTimeout), StoreTimeout), (nameof(ShutdownGracePeriod), ShutdownGracePeriod), (nameof(ProxyHeaderTimeout), ProxyHeaderTimeout),
+            (nameof(StressCommandTimeout), StressCommandTimeout), (nameof(EvictIdleAfter), EvictIdleAfter),
         })
         {
             if (value <= TimeSpan.Zero)

@@ -67,4 +67,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Session {SessionId}: XFORWARD from {PeerIp}: client {ClientIp} name {ClientName} helo {Helo} upstream id {UpstreamId}")]
     public static partial void Xforward(ILogger logger, string sessionId, string peerIp, string clientIp, string? clientName, string? helo, string? upstreamId);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Session {SessionId} from {ClientIp} closed with 421: {Reason} after waiting {Waited} for a command")]
+    public static partial void IdleSessionClosed(ILogger logger, string sessionId, string clientIp, string reason, TimeSpan waited);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "SMTP edge stress mode {Stressed}: {ActiveSessions} sessions open, command timeout now {CommandTimeout}")]
+    public static partial void StressMode(ILogger logger, bool stressed, int activeSessions, TimeSpan commandTimeout);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "Open file limit {SoftLimit} (hard {HardLimit}) is below what Edge:MaxSessions needs ({Needed}); limit now {NewLimit}")]
+    public static partial void FileLimit(ILogger logger, ulong softLimit, ulong hardLimit, ulong needed, ulong newLimit);
 }

@@ -42,6 +42,7 @@ public sealed class EdgeHostedService : BackgroundService
         _logger = loggerFactory.CreateLogger<EdgeHostedService>();
         TimeProvider time = services.GetService<TimeProvider>() ?? TimeProvider.System;
         ILogger smtpLogger = loggerFactory.CreateLogger("MailPipeline.Edge.Smtp");
+        FileDescriptorLimit.Ensure(_options.MaxSessions, _logger);
         _limiter = new ConnectionLimiter(_options, time);
         Buffers = new MessageBufferPool(_options.DataMemoryLimit);
         var receiver = new EdgeDataReceiver(_options, store, Buffers, services.GetService<IDnsResolver>(), new MessageIdGenerator(time), time, smtpLogger);
@@ -126,6 +127,7 @@ public sealed class EdgeHostedService : BackgroundService
     public override void Dispose()
     {
         _sessions.Dispose();
+        _listeners.Sessions.Dispose();
         base.Dispose();
     }
 }

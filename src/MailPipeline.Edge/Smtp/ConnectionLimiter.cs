@@ -46,6 +46,42 @@ internal sealed class ConnectionLimiter
         }
     }
 
+    /// <summary>Sessions counted under one client address.</summary>
+    public int SessionsOf(IPAddress address)
+    {
+        lock (_gate)
+        {
+            return _perIp.TryGetValue(address, out var entry) ? entry.Active : 0;
+        }
+    }
+
+    /// <summary>
+    /// Admits a connection in place of an idle session just told to close (its slot frees once its 421 is sent),
+    /// so the totals may pass the limits by the sessions still closing. The per-IP rate limit still applies:
+    /// returns "ip-rate" when it refuses, in which case nothing changed.
+    /// </summary>
+    public string? AdmitReplacing(IPAddress? address)
+    {
+        long now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            if (address is not null)
+            {
+                PerIp entry = EntryFor(address, now);
+                if (entry.Connections.Count >= _options.MaxConnectionsPerIpPerMinute)
+                {
+                    return "ip-rate";
+                }
+
+                entry.Connections.Enqueue(now);
+                entry.Active++;
+            }
+
+            _active++;
+            return null;
+        }
+    }
+
     /// <summary>
     /// Moves an admitted session's per-IP accounting from <paramref name="from"/> (null: unkeyed) to
     /// <paramref name="to"/>; returns the refusal reason, in which case nothing changed.
@@ -74,7 +110,7 @@ internal sealed class ConnectionLimiter
         }
     }
 
-    private string? AdmitPerIp(IPAddress address, long now)
+    private PerIp EntryFor(IPAddress address, long now)
     {
         if (!_perIp.TryGetValue(address, out var entry))
         {
@@ -87,6 +123,12 @@ internal sealed class ConnectionLimiter
             entry.Connections.Dequeue();
         }
 
+        return entry;
+    }
+
+    private string? AdmitPerIp(IPAddress address, long now)
+    {
+        PerIp entry = EntryFor(address, now);
         if (entry.Active >= _options.MaxSessionsPerIp)
         {
             return "ip-sessions";

@@ -43,7 +43,11 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
         _time = time;
         _logger = logger;
         _sessionIds = new MessageIdGenerator(time);
+        Sessions = new SessionRegistry(options, time, metrics, logger);
     }
+
+    /// <summary>The open sessions and their waits (stress mode, idle eviction).</summary>
+    public SessionRegistry Sessions { get; }
 
     /// <summary>Completes with the bound endpoint once listening.</summary>
     public Task<IPEndPoint> Bound => _bound.Task;
@@ -177,6 +181,14 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
         bool xclient = _policy.XclientHosts.Contains(client.Address);
         IPAddress? key = xclient ? null : client.Address;
         string? refusal = _limiter.TryAdmit(key);
+        // At its own limit too, the client makes room among its own sessions only.
+        IPAddress? scope = key is not null && (refusal == "ip-sessions" || _limiter.SessionsOf(key) >= _options.MaxSessionsPerIp) ? key : null;
+        if (refusal is "max-sessions" or "ip-sessions" && Sessions.TryEvictIdle(scope))
+        {
+            // An idle session makes room: a flood of silent connections cannot lock new clients out.
+            refusal = _limiter.AdmitReplacing(key);
+        }
+
         if (refusal is not null)
         {
             _metrics.Rejected("connection-" + refusal);
@@ -203,6 +215,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
             XforwardAllowed = _policy.XforwardHosts.Contains(admitted.Client.Address),
         };
         session.Activity = EdgeTelemetry.StartSession(session);
+        session.Wait = Sessions.Add(session);
         context.Properties[EdgeSession.PropertyKey] = session;
         context.Properties[EndpointListener.LocalEndPointKey] = admitted.Socket.LocalEndPoint!;
         context.Properties[EndpointListener.RemoteEndPointKey] = admitted.Client;
@@ -214,6 +227,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
 
         return new EdgeDuplexPipe(admitted.Socket, session, _options, _policy, _receiver, admitted.Pending, () =>
         {
+            session.Wait.Dispose();
             _limiter.Release(session.LimiterKey);
             _metrics.SessionEnded();
             EdgeTelemetry.EndSession(session);

@@ -37,6 +37,9 @@ internal sealed class EdgeSession
     /// <summary>True after <c>XCLIENT ADDR=[UNAVAILABLE]</c>: there is no client address to judge, so no mail is taken.</summary>
     public bool ClientUnavailable { get; set; }
 
+    /// <summary>The session's entry in the session registry: its waits for command lines (null outside the listener, in tests).</summary>
+    public SessionRegistry.Entry? Wait { get; set; }
+
     /// <summary>The address the connection limiter counts this session under (null: counted only in the total).</summary>
     public IPAddress? LimiterKey { get; set; }
 

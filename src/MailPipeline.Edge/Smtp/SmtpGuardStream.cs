@@ -186,6 +186,7 @@ internal sealed class SmtpGuardStream : Stream
             int newline = available.IndexOf((byte)'\n');
             if (!probing && newline >= 0)
             {
+                _session.Wait?.EndWait();
                 return newline + 1 > _options.MaxCommandLineLength ? -1 : newline + 1;
             }
 
@@ -201,13 +202,42 @@ internal sealed class SmtpGuardStream : Stream
                 _rawStart = 0;
             }
 
-            int read = await _inner.ReadAsync(_raw.AsMemory(_rawEnd), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            int read = await ReadWaitingAsync(cancellationToken).ConfigureAwait(false);
+            if (read <= 0)
             {
                 return 0;
             }
 
             _rawEnd += read;
+        }
+    }
+
+    /// <summary>
+    /// Reads while the session waits for a command line, under the session registry's eye: it closes a session
+    /// that waits longer than the timeout in force (shorter under stress) or that it evicts for a new connection.
+    /// -1 when it did (the guard has sent the 421 and closed).
+    /// </summary>
+    private async ValueTask<int> ReadWaitingAsync(CancellationToken cancellationToken)
+    {
+        if (_session.Wait is not { } wait)
+        {
+            return await _inner.ReadAsync(_raw.AsMemory(_rawEnd), cancellationToken).ConfigureAwait(false);
+        }
+
+        wait.BeginWait();
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, wait.Closed);
+        try
+        {
+            return await _inner.ReadAsync(_raw.AsMemory(_rawEnd), closed.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && wait.Closing)
+        {
+            bool evicted = wait.Reason == SessionRegistry.CloseReason.Evicted;
+            _session.LastResult = evicted ? "idle-evicted" : "idle-timeout";
+            await CloseWithAsync(evicted
+                ? $"421 4.7.0 {_options.HostName} Too many connections, closing an idle one\r\n"
+                : $"421 4.4.2 {_options.HostName} Error: timeout exceeded\r\n").ConfigureAwait(false);
+            return -1;
         }
     }
 
@@ -260,7 +290,7 @@ internal sealed class SmtpGuardStream : Stream
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.DataTimeout);
+        timeout.CancelAfter(_session.Wait?.Registry.TimeoutNow(_options.DataTimeout) ?? _options.DataTimeout);
         try
         {
             return await _inner.ReadAsync(_raw, timeout.Token).ConfigureAwait(false);

@@ -30,7 +30,7 @@ public sealed class PipelineOptions : IValidatableObject
 
     /// <summary>Memory for whole messages read by the checks at once (DKIM reads the message whole); larger messages wait for their turn.</summary>
     [Range(1024 * 1024, long.MaxValue)]
-    public long MessageMemoryLimit { get; set; } = 128L * 1024 * 1024;
+    public long MessageMemoryLimit { get; set; } = 96L * 1024 * 1024;
 
     /// <summary>How long <c>serve</c> keeps quarantined messages (as the Azure lifecycle rule: 90 days); zero keeps them.</summary>
     public TimeSpan QuarantineRetention { get; set; } = TimeSpan.FromDays(90);

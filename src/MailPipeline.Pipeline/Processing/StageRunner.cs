@@ -138,7 +138,8 @@ public sealed partial class StageRunner
 
             case StageNames.Dkim:
             {
-                using var lease = _memory is null ? null : await _memory.AcquireAsync(envelope.Size, cancellationToken).ConfigureAwait(false);
+                // The check holds the message twice: its bytes, and MimeKit's parse of them (which copies the content).
+                using var lease = _memory is null ? null : await _memory.AcquireAsync(envelope.Size * 2, cancellationToken).ConfigureAwait(false);
                 byte[] bytes = await ReadAllAsync(envelope, cancellationToken).ConfigureAwait(false);
                 var dkim = await _authenticator.CheckDkimAsync(RawMessage.Parse(bytes), cancellationToken).ConfigureAwait(false);
                 string word = dkim.Signatures.Count == 0 ? "none" : dkim.Signatures.Any(s => s.Result == AuthResult.Pass) ? "pass" : dkim.Signatures[0].Result.ToRfc8601();
@@ -178,9 +179,33 @@ public sealed partial class StageRunner
         var stream = await _raw.OpenMessageAsync(envelope.RawMessageReference, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            var buffer = new MemoryStream(envelope.Size > 0 && envelope.Size < int.MaxValue ? (int)envelope.Size : 64 * 1024);
+            // Read straight into an array of the stored size: a MemoryStream plus ToArray held each message twice,
+            // which doubled the memory of concurrent large messages past what Pipeline:MessageMemoryLimit leases.
+            if (envelope.Size > 0 && envelope.Size < Array.MaxLength)
+            {
+                byte[] exact = GC.AllocateUninitializedArray<byte>((int)envelope.Size);
+                int read = await stream.ReadAtLeastAsync(exact, exact.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                if (read < exact.Length)
+                {
+                    return exact.AsSpan(0, read).ToArray();
+                }
+
+                byte[] probe = new byte[1];
+                if (await stream.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0)
+                {
+                    return exact;
+                }
+
+                var rest = new MemoryStream();
+                rest.Write(exact);
+                rest.Write(probe);
+                await stream.CopyToAsync(rest, cancellationToken).ConfigureAwait(false);
+                return rest.ToArray();
+            }
+
+            var buffer = new MemoryStream(64 * 1024);
             await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return buffer.GetBuffer().AsSpan(0, (int)buffer.Length).ToArray();
+            return buffer.ToArray();
         }
     }
 

@@ -260,7 +260,7 @@ public sealed class ProxyProtocolTests
     public async Task PerIpLimit_KeysOnTheRealClient_NotOnTheProxy()
     {
         // arrange: one session per IP; all connections come from the same proxy
-        await using var edge = await StartAsync(o => o.MaxSessionsPerIp = 1);
+        await using var edge = await StartAsync(o => { o.MaxSessionsPerIp = 1; o.EvictIdleAfter = TimeSpan.FromHours(1); });
         await using var first = await RawSmtpClient.ConnectFromAsync(edge.Endpoint, Proxy);
         await first.SendAsync(ProxyHeaders.V1("192.0.2.1"));
         await first.ReadReplyAsync();

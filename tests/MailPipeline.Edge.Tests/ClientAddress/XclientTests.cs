@@ -231,7 +231,7 @@ public sealed class XclientTests
     public async Task PerIpLimit_AppliesToTheXclientAddress_NotToTheXclientHost()
     {
         // arrange: one session per IP; two sessions from the same XCLIENT host
-        await using var edge = await StartAsync(o => o.MaxSessionsPerIp = 1);
+        await using var edge = await StartAsync(o => { o.MaxSessionsPerIp = 1; o.EvictIdleAfter = TimeSpan.FromHours(1); });
         await using var first = await ConnectAsync(edge, XclientHost);
         await using var second = await ConnectAsync(edge, XclientHost);
 

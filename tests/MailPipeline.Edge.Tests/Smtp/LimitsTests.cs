@@ -182,7 +182,8 @@ public sealed class LimitsTests
     public async Task Connect_MoreSessionsFromOneIpThanAllowed_Gets421()
     {
         // arrange
-        await using var edge = await TestEdge.StartAsync(o => o.MaxSessionsPerIp = 2);
+        // (no idle session is old enough to make room for a new one: SessionRegistryTests cover that)
+        await using var edge = await TestEdge.StartAsync(o => { o.MaxSessionsPerIp = 2; o.EvictIdleAfter = TimeSpan.FromHours(1); });
         await using var first = await RawSmtpClient.ConnectAndEhloAsync(edge.Endpoint);
         await using var second = await RawSmtpClient.ConnectAndEhloAsync(edge.Endpoint);
 
