@@ -66,7 +66,7 @@ public sealed partial class StageRunner
         {
             // The four run concurrently; the aggregator then hears once (a completion per temporary error, each
             // owed its retry, or one for the whole set), not four times.
-            var completions = await Task.WhenAll(StageNames.Checks.Select(s => RunOneAsync(request with { Stage = s }, cancellationToken))).ConfigureAwait(false);
+            var completions = await Task.WhenAll(StageNames.Checks.Select(s => RunOneAsync(request with { Stage = s }, announce: false, cancellationToken))).ConfigureAwait(false);
             var transient = completions.Where(c => c.IsTransient).ToList();
             foreach (var completion in transient.Count > 0 ? transient : [completions[^1]])
             {
@@ -81,12 +81,14 @@ public sealed partial class StageRunner
             throw new ArgumentException($"Unknown stage '{request.Stage}'.", nameof(request));
         }
 
-        var one = await RunOneAsync(request, cancellationToken).ConfigureAwait(false);
-        await _dispatcher.CompletedAsync(one, cancellationToken).ConfigureAwait(false);
+        await RunOneAsync(request, announce: true, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Runs one stage (or reuses its stored result) and stores the result; returns the completion to announce.</summary>
-    private async Task<StageCompletion> RunOneAsync(StageRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one stage (or reuses its stored result) and stores the result; returns the completion, announced here when
+    /// <paramref name="announce"/> (inside the stage's span, so the aggregator's trace continues under the stage).
+    /// </summary>
+    private async Task<StageCompletion> RunOneAsync(StageRequest request, bool announce, CancellationToken cancellationToken)
     {
         var envelope = request.Envelope;
         using var activity = PipelineTelemetry.StartStage(request);
@@ -102,7 +104,7 @@ public sealed partial class StageRunner
             {
                 Log.Reused(_logger, envelope.MessageId, request.Stage, header.Attempt);
                 activity?.SetTag("mailpipeline.reused", true);
-                return new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient);
+                return await AnnounceAsync(new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient), announce, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -122,7 +124,17 @@ public sealed partial class StageRunner
             activity?.SetStatus(ActivityStatusCode.Error, cause);
         }
 
-        return new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient);
+        return await AnnounceAsync(new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient), announce, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<StageCompletion> AnnounceAsync(StageCompletion completion, bool announce, CancellationToken cancellationToken)
+    {
+        if (announce)
+        {
+            await _dispatcher.CompletedAsync(completion, cancellationToken).ConfigureAwait(false);
+        }
+
+        return completion;
     }
 
     private async Task<(byte[] Document, bool Transient, string Word, string? Cause)> EvaluateAsync(StageRequest request, CancellationToken cancellationToken)
