@@ -488,6 +488,9 @@ public sealed partial class NextHopClient
         [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Next hop {NextHop} via {Host}: STARTTLS failed ({Reply}); sending in cleartext, as opportunistic TLS allows")]
         public static partial void TlsFallback(ILogger logger, string nextHop, string host, string reply);
 
+        [LoggerMessage(EventId = 1604, Level = LogLevel.Debug, Message = "Recipient probe to next hop {NextHop} via {Host}: {Status} ({Reply})")]
+        public static partial void Probe(ILogger logger, string nextHop, string host, RecipientProbeStatus status, string reply);
+
         [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Next hop {NextHop} via {Host}: {Recipients} recipients, {Accepted} accepted, {Deferred} deferred, {Rejected} rejected ({Reply}) in {DurationMs} ms")]
         public static partial void Transaction(ILogger logger, string nextHop, string host, int recipients, int accepted, int deferred, int rejected, string reply, double durationMs);
     }

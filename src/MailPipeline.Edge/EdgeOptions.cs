@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Net;
+using MailPipeline.Delivery;
 
 namespace MailPipeline.Edge;
 
@@ -174,6 +175,13 @@ public sealed class EdgeOptions : IValidatableObject
     [Range(232, 65551)]
     public int MaxProxyHeaderLength { get; set; } = 4096;
 
+    /// <summary>
+    /// Recipient verification at RCPT against the delivery route's next hop (Postfix <c>reject_unverified_recipient</c>):
+    /// unknown there → <c>550 5.1.1</c>, not answered → <c>450 4.1.1</c> or accept (<see cref="RecipientVerificationOptions.OnProbeFailure"/>).
+    /// The host must register a <see cref="RecipientVerifier"/> (serve does with <c>--verify-recipients</c>).
+    /// </summary>
+    public RecipientVerificationOptions RecipientVerification { get; set; } = new();
+
     /// <summary>The authserv-id in effect.</summary>
     public string EffectiveAuthServId => string.IsNullOrWhiteSpace(AuthServId) ? HostName : AuthServId;
 
@@ -230,6 +238,11 @@ public sealed class EdgeOptions : IValidatableObject
                     yield return new ValidationResult($"Edge:{name} entry '{network}' is not an IP address or CIDR network (for example 10.0.0.0/8 or 2001:db8::/32).", [name]);
                 }
             }
+        }
+
+        foreach (var result in RecipientVerification.Validate(validationContext))
+        {
+            yield return new ValidationResult("Edge:" + result.ErrorMessage, result.MemberNames);
         }
 
         if (TlsCertificatePath is not null && !File.Exists(TlsCertificatePath))

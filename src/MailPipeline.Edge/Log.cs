@@ -47,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Recipient refused in session {SessionId} from {ClientIp}: {Reason} (domain {Domain})")]
     public static partial void RecipientRefused(ILogger logger, string sessionId, string clientIp, string reason, string domain);
 
+    [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "Recipient in session {SessionId} from {ClientIp} not verified by the next hop ({Domain}): {Status}, {Action}: {Reply}")]
+    public static partial void RecipientUnverified(ILogger logger, string sessionId, string clientIp, string domain, Delivery.RecipientProbeStatus status, string action, string reply);
+
     [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Closed connection from trusted proxy {ProxyIp}: {Reason}")]
     public static partial void ProxyHeaderInvalid(ILogger logger, string proxyIp, string reason);
 

@@ -29,10 +29,11 @@ internal static class ServeCommand
         var xforwardHost = new Option<string[]>("--xforward-host") { Description = "A network allowed to send XFORWARD, such as a Postfix relay (CIDR, repeatable).", HelpName = "CIDR", AllowMultipleArgumentsPerToken = false };
         var resolver = CommonOptions.Resolver();
         var nextHop = new Option<string?>("--next-hop") { Description = "Deliver accepted mail to this next hop: smtp://HOST:PORT, smtps://HOST:PORT, lmtp://HOST:PORT, lmtp:/path/to/socket or mx:DOMAIN (Delivery:DefaultNextHop). Without it, mail stays in data/deliver/.", HelpName = "URI" };
+        var verifyRecipients = new Option<bool>("--verify-recipients") { Description = "Verify each recipient at RCPT with a probe to its --next-hop (cached, Postfix verify(8) style): unknown there → 550 5.1.1, no answer → 450 4.1.1 (Edge:RecipientVerification)." };
         var arcDomain = new Option<string?>("--arc-domain") { Description = "ARC-seal delivered mail as this domain (Arc:Sealing:Domain).", HelpName = "DOMAIN" };
         var arcSelector = new Option<string?>("--arc-selector") { Description = "Selector of the ARC sealing key (Arc:Sealing:Selector).", HelpName = "SELECTOR" };
         var arcKey = new Option<string?>("--arc-key") { Description = "PEM file with the ARC sealing private key, RSA 2048 or Ed25519 (Arc:Sealing:PrivateKeyPath).", HelpName = "FILE" };
-        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config, nextHop, arcDomain, arcSelector, arcKey };
+        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config, nextHop, verifyRecipients, arcDomain, arcSelector, arcKey };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -54,6 +55,7 @@ internal static class ServeCommand
                     XclientHosts = parse.GetValue(xclientHost) ?? [],
                     XforwardHosts = parse.GetValue(xforwardHost) ?? [],
                     NextHop = parse.GetValue(nextHop),
+                    VerifyRecipients = parse.GetValue(verifyRecipients),
                     ArcDomain = parse.GetValue(arcDomain),
                     ArcSelector = parse.GetValue(arcSelector),
                     ArcKey = parse.GetValue(arcKey),
@@ -93,7 +95,7 @@ internal static class ServeCommand
             await output.WriteLineAsync($"mailpipeline serve: {configuration.Configuration["Edge:HostName"]}: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /readyz, /metrics), data in {pipeline.Layout.Root}");
             if (pipeline.Delivery is not null)
             {
-                await output.WriteLineAsync($"mailpipeline serve: delivering to {configuration.Delivery.DefaultNextHop ?? "the Delivery:Routes next hops"}{(configuration.Authentication.Arc.Sealing.IsEnabled ? $", ARC-sealed as {configuration.Authentication.Arc.Sealing.Domain}" : string.Empty)}");
+                await output.WriteLineAsync($"mailpipeline serve: delivering to {configuration.Delivery.DefaultNextHop ?? "the Delivery:Routes next hops"}{(configuration.Authentication.Arc.Sealing.IsEnabled ? $", ARC-sealed as {configuration.Authentication.Arc.Sealing.Domain}" : string.Empty)}{(configuration.RecipientVerification.Enabled ? "; recipients verified at RCPT" : string.Empty)}");
             }
 
             await output.FlushAsync(CancellationToken.None);

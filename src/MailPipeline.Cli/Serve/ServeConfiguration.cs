@@ -41,6 +41,9 @@ internal sealed class ServeConfiguration
 
     public required DeliveryOptions Delivery { get; init; }
 
+    /// <summary>Recipient verification at RCPT (section <c>Edge:RecipientVerification</c>).</summary>
+    public RecipientVerificationOptions RecipientVerification { get; init; } = new();
+
     /// <summary>Builds the configuration from the file and the flags and validates every section.</summary>
     /// <exception cref="ValidationException">A section is invalid (the message names it).</exception>
     /// <exception cref="FileNotFoundException">The configuration file does not exist.</exception>
@@ -86,6 +89,11 @@ internal sealed class ServeConfiguration
         var delivery = new DeliveryOptions();
         configuration.GetSection(DeliveryOptions.SectionName).Bind(delivery, o => o.ErrorOnUnknownConfiguration = true);
         Validate(delivery, DeliveryOptions.SectionName);
+        if (edge.RecipientVerification.Enabled && !delivery.IsEnabled)
+        {
+            throw new ValidationException("Edge:RecipientVerification (--verify-recipients) probes the delivery next hop: give --next-hop (Delivery:DefaultNextHop) or Delivery:Routes.");
+        }
+
         var sealing = authentication.Arc.Sealing;
         bool anySealing = !string.IsNullOrWhiteSpace(sealing.Domain) || !string.IsNullOrWhiteSpace(sealing.Selector) || !string.IsNullOrWhiteSpace(sealing.PrivateKeyPath);
         if (anySealing && (!sealing.IsEnabled || string.IsNullOrWhiteSpace(sealing.PrivateKeyPath)))
@@ -94,7 +102,7 @@ internal sealed class ServeConfiguration
         }
 
         string data = arguments.DataDirectory ?? configuration["Pipeline:DataDirectory"] ?? "data";
-        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery };
+        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery, RecipientVerification = edge.RecipientVerification };
     }
 
     /// <summary>Binds and validates every check section.</summary>
@@ -202,6 +210,11 @@ internal sealed class ServeConfiguration
             flags["Delivery:DefaultNextHop"] = arguments.NextHop;
         }
 
+        if (arguments.VerifyRecipients)
+        {
+            flags["Edge:RecipientVerification:Enabled"] = "true";
+        }
+
         if (arguments.ArcDomain is not null)
         {
             flags["Arc:Sealing:Domain"] = arguments.ArcDomain;
@@ -270,6 +283,8 @@ internal sealed record ServeArguments
     public IReadOnlyList<string> XforwardHosts { get; init; } = [];
 
     public string? NextHop { get; init; }
+
+    public bool VerifyRecipients { get; init; }
 
     public string? ArcDomain { get; init; }
 

@@ -1,8 +1,9 @@
 using System.Net;
 using MailPipeline.Core.Arc;
 using MailPipeline.Core.Authentication;
-using MailPipeline.Pipeline.Delivery;
 using MailPipeline.Core.Dns;
+using MailPipeline.Delivery;
+using MailPipeline.Pipeline.Delivery;
 using MailPipeline.Edge;
 using MailPipeline.Pipeline.InProcess;
 using MailPipeline.Pipeline.Ports;
@@ -74,6 +75,16 @@ internal static class ServeHost
 
             return pipeline;
         });
+        if (configuration.RecipientVerification.Enabled)
+        {
+            // Its own client: probes must not wait behind deliveries, and the edge asks while the session waits.
+            builder.Services.AddSingleton(sp => RecipientVerifier.ForNextHop(
+                configuration.RecipientVerification,
+                new NextHopClient(configuration.Delivery, new NextHopResolver(cache), sp.GetRequiredService<ILoggerFactory>().CreateLogger<NextHopClient>()),
+                RouteTable.Create(configuration.Delivery),
+                logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger<RecipientVerifier>()));
+        }
+
         builder.Services.AddSingleton<IRawMessageStore>(sp => sp.GetRequiredService<LocalPipeline>().RawStore);
         builder.Services.AddSingleton<IMailReceivedPublisher>(sp => sp.GetRequiredService<LocalPipeline>().Transport);
         builder.Services.AddOptions<LocalDiskStoreOptions>().Configure(o => o.Path = Path.Combine(configuration.DataDirectory, "spool"));

@@ -70,9 +70,12 @@ internal sealed class LmtpSession : IAsyncDisposable
     }
 
     /// <summary>LHLO; records the extensions of a 250 reply.</summary>
-    public async Task<(int Code, string Text)> LhloAsync(string name, CancellationToken cancellationToken)
+    public Task<(int Code, string Text)> LhloAsync(string name, CancellationToken cancellationToken) => HelloAsync("LHLO", name, cancellationToken);
+
+    /// <summary>LHLO or EHLO (the recipient probe speaks SMTP on this session too); records the extensions of a 250 reply.</summary>
+    public async Task<(int Code, string Text)> HelloAsync(string verb, string name, CancellationToken cancellationToken)
     {
-        var reply = await CommandAsync("LHLO " + name, cancellationToken).ConfigureAwait(false);
+        var reply = await CommandAsync(verb + " " + name, cancellationToken).ConfigureAwait(false);
         Capabilities.Clear();
         if (reply.Code == 250)
         {

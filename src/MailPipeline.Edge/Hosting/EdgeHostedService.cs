@@ -31,7 +31,7 @@ public sealed class EdgeHostedService : BackgroundService
     /// <param name="store">Where raw messages go.</param>
     /// <param name="publisher">How the pipeline is told.</param>
     /// <param name="metrics">The edge counters.</param>
-    /// <param name="services">For the optional <see cref="IDnsResolver"/> and <see cref="TimeProvider"/>.</param>
+    /// <param name="services">For the optional <see cref="IDnsResolver"/>, <see cref="TimeProvider"/> and <see cref="MailPipeline.Delivery.RecipientVerifier"/>.</param>
     /// <param name="loggerFactory">Logging.</param>
     public EdgeHostedService(IOptions<EdgeOptions> options, IRawMessageStore store, IMailReceivedPublisher publisher, EdgeMetrics metrics, IServiceProvider services, ILoggerFactory loggerFactory)
     {
@@ -51,7 +51,7 @@ public sealed class EdgeHostedService : BackgroundService
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(_listeners);
         provider.Add(new EdgeCommandFactory(_options));
-        provider.Add(new EdgeMailboxFilter(_options, new RecipientPolicy(_options), metrics, smtpLogger));
+        provider.Add(new EdgeMailboxFilter(_options, new RecipientPolicy(_options), metrics, smtpLogger, services.GetService<MailPipeline.Delivery.RecipientVerifier>()));
         provider.Add(new EdgeMessageStore(_options, store, publisher, metrics, time, smtpLogger));
 
         ICertificateFactory? certificates = _options.TlsCertificatePath is null ? null : new ReloadingCertificateFactory(_options, time, smtpLogger);

@@ -22,6 +22,7 @@ public sealed class EdgeMetrics
     private static readonly Counter<long> AcceptedBytes = Meter.CreateCounter<long>("mailpipeline.edge.bytes.accepted", description: "Octets of accepted messages.");
     private static readonly Counter<long> Rejections = Meter.CreateCounter<long>("mailpipeline.edge.rejected", description: "Connections, commands and messages refused, by reason.");
     private static readonly Counter<long> ClientAddresses = Meter.CreateCounter<long>("mailpipeline.edge.client_addresses", description: "Client addresses taken from a PROXY header, XCLIENT or XFORWARD, by source.");
+    private static readonly Counter<long> Verifications = Meter.CreateCounter<long>("mailpipeline.edge.recipient_verifications", description: "Recipient verifications at RCPT by result (exists, unknown, failed, not-verifiable) and source (cache, probe).");
     private static readonly double[] CommitBounds = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1];
 
     // Unit "s": the exporter names it mailpipeline_edge_commit_seconds (the name bench/smtp-anchors.sh reads).
@@ -37,6 +38,7 @@ public sealed class EdgeMetrics
     private readonly long[] _commitCounts = new long[CommitBounds.Length + 1];
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _clientAddressesBySource = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Result, string Source), long> _verifications = new();
     private long _sessionsTotal;
     private long _acceptedTotal;
     private long _activeSessions;
@@ -59,6 +61,18 @@ public sealed class EdgeMetrics
     /// <param name="source">The source label.</param>
     /// <returns>The count.</returns>
     public long ClientAddressCount(string source) => _clientAddressesBySource.GetValueOrDefault(source);
+
+    /// <summary>Recipient verifications with one result and source since start.</summary>
+    /// <param name="result">exists, unknown, failed or not-verifiable.</param>
+    /// <param name="source">cache or probe.</param>
+    /// <returns>The count.</returns>
+    public long VerificationCount(string result, string source) => _verifications.GetValueOrDefault((result, source));
+
+    internal void RecipientVerified(string result, string source)
+    {
+        _verifications.AddOrUpdate((result, source), 1, static (_, n) => n + 1);
+        Verifications.Add(1, new KeyValuePair<string, object?>("result", result), new KeyValuePair<string, object?>("source", source));
+    }
 
     internal void ClientAddressFrom(string source)
     {

@@ -1,3 +1,4 @@
+using MailPipeline.Delivery;
 using Microsoft.Extensions.Logging;
 using SmtpServer;
 using SmtpServer.Mail;
@@ -17,9 +18,11 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
     private readonly RecipientPolicy _policy;
     private readonly EdgeMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly RecipientVerifier? _verifier;
 
-    public EdgeMailboxFilter(EdgeOptions options, RecipientPolicy policy, EdgeMetrics metrics, ILogger logger)
+    public EdgeMailboxFilter(EdgeOptions options, RecipientPolicy policy, EdgeMetrics metrics, ILogger logger, RecipientVerifier? verifier = null)
     {
+        _verifier = options.RecipientVerification.Enabled ? verifier : null;
         _options = options;
         _policy = policy;
         _metrics = metrics;
@@ -74,39 +77,83 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
         return Task.FromResult(true);
     }
 
-    public Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
+    public async Task<bool> CanDeliverToAsync(ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
+    {
+        bool accepted = await CheckRecipientAsync(context, to, cancellationToken).ConfigureAwait(false);
+        if (accepted)
+        {
+            var session = EdgeSession.From(context);
+            session.RecipientCount++;
+            session.Recipients.Add($"{to.User}@{to.Host}");
+        }
+
+        return accepted;
+    }
+
+    private async Task<bool> CheckRecipientAsync(ISessionContext context, IMailbox to, CancellationToken cancellationToken)
     {
         var session = EdgeSession.From(context);
         if (session.RecipientCount >= _options.MaxRecipients)
         {
-            return Refuse(session, "too-many-recipients", "452 4.5.3 Too many recipients");
+            return Reject(session, "too-many-recipients", "452 4.5.3 Too many recipients");
         }
 
         if (!session.MailParameters.ContainsKey("SMTPUTF8") && (!IsAscii(to.User) || !IsAscii(to.Host)))
         {
-            return Refuse(session, "mail-parameter", "553 5.6.7 Non-ASCII address needs SMTPUTF8");
+            return Reject(session, "mail-parameter", "553 5.6.7 Non-ASCII address needs SMTPUTF8");
         }
 
         switch (_policy.Evaluate(to.User, to.Host))
         {
             case RecipientDecision.Accept:
-                session.RecipientCount++;
-                session.Recipients.Add($"{to.User}@{to.Host}");
-                return Task.FromResult(true);
+                return _verifier is null || await VerifyAsync(session, to, cancellationToken).ConfigureAwait(false);
             case RecipientDecision.UnknownUser:
                 Log.RecipientRefused(_logger, session.Id, session.ClientIp, "unknown-user", Printable(to.Host));
-                return Refuse(session, "unknown-user", "550 5.1.1 Recipient address rejected: user unknown");
+                return Reject(session, "unknown-user", "550 5.1.1 Recipient address rejected: user unknown");
             default:
                 Log.RecipientRefused(_logger, session.Id, session.ClientIp, "relay-denied", Printable(to.Host));
-                return Refuse(session, "relay-denied", "550 5.7.1 Relay access denied");
+                return Reject(session, "relay-denied", "550 5.7.1 Relay access denied");
         }
     }
 
-    private Task<bool> Refuse(EdgeSession session, string reason, string reply)
+    /// <summary>
+    /// Asks the next hop (through the verifier's cache). The next hop's reply goes to the log only: it may name
+    /// internal hosts, and the client needs just the code (Postfix words its replies the same way).
+    /// </summary>
+    private async Task<bool> VerifyAsync(EdgeSession session, IMailbox to, CancellationToken cancellationToken)
+    {
+        var answer = await _verifier!.VerifyAsync(to.User + "@" + to.Host, cancellationToken).ConfigureAwait(false);
+        string result = answer.Status switch
+        {
+            RecipientProbeStatus.Exists => "exists",
+            RecipientProbeStatus.Unknown => "unknown",
+            RecipientProbeStatus.Failed => "failed",
+            _ => "not-verifiable",
+        };
+        _metrics.RecipientVerified(result, answer.FromCache ? "cache" : "probe");
+        switch (answer.Status)
+        {
+            case RecipientProbeStatus.Unknown:
+                Log.RecipientUnverified(_logger, session.Id, session.ClientIp, Printable(to.Host), answer.Status, "refused", answer.Reply);
+                return Reject(session, "unverified-recipient", "550 5.1.1 Recipient address rejected: undeliverable address: user unknown");
+            case RecipientProbeStatus.Failed when _options.RecipientVerification.OnProbeFailure == ProbeFailureAction.Defer:
+                Log.RecipientUnverified(_logger, session.Id, session.ClientIp, Printable(to.Host), answer.Status, "deferred", answer.Reply);
+                return Reject(session, "recipient-probe-failed", "450 4.1.1 Recipient address rejected: unverified address: the next hop did not answer; try again later");
+            case RecipientProbeStatus.Failed:
+                Log.RecipientUnverified(_logger, session.Id, session.ClientIp, Printable(to.Host), answer.Status, "accepted", answer.Reply);
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    private Task<bool> Refuse(EdgeSession session, string reason, string reply) => Task.FromResult(Reject(session, reason, reply));
+
+    private bool Reject(EdgeSession session, string reason, string reply)
     {
         session.ReplyOverride = reply;
         _metrics.Rejected(reason);
-        return Task.FromResult(false);
+        return false;
     }
 
     private static bool IsAscii(string? value) => value is null || System.Text.Ascii.IsValid(value);

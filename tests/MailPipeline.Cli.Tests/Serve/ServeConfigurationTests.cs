@@ -170,4 +170,28 @@ public sealed class ServeConfigurationTests
         Assert.Equal(MailPipelineCommand.BadArguments, exit);
         Assert.Contains($"'{value}' is not an IP address or CIDR network", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Build_VerifyRecipientsWithoutNextHop_ThrowsNamingBoth()
+    {
+        // act
+        var error = Assert.Throws<ValidationException>(() => ServeConfiguration.Build(new ServeArguments { VerifyRecipients = true }));
+
+        // assert
+        Assert.Contains("--verify-recipients", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--next-hop", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_VerifyRecipientsWithNextHop_EnabledWithPostfixLikeDefaults()
+    {
+        // act
+        var configuration = ServeConfiguration.Build(new ServeArguments { VerifyRecipients = true, NextHop = "smtp://127.0.0.1:2526" });
+
+        // assert
+        Assert.True(configuration.RecipientVerification.Enabled);
+        Assert.Equal(TimeSpan.FromDays(31), configuration.RecipientVerification.PositiveExpire);
+        Assert.Equal(TimeSpan.FromDays(3), configuration.RecipientVerification.NegativeExpire);
+        Assert.Equal(MailPipeline.Delivery.ProbeFailureAction.Defer, configuration.RecipientVerification.OnProbeFailure);
+    }
 }

@@ -19,6 +19,7 @@ public sealed class NextHopDeliveryTests(DnsServerFixture dns) : IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("mp-nexthop-").FullName;
     private readonly List<IDisposable> _processes = [];
+    private object? _edgeVerification;
 
     public void Dispose()
     {
@@ -103,6 +104,65 @@ public sealed class NextHopDeliveryTests(DnsServerFixture dns) : IDisposable
     }
 
     [Fact(Timeout = 180_000)]
+    public async Task Serve_VerifyRecipients_UnknownRefusedAtRcptKnownDelivered_SecondAskFromTheCache()
+    {
+        // arrange: the next hop refuses nobody@ (aiosmtpd logs every RCPT it sees to rcpt.log)
+        int port = FreePort.Next();
+        string sink = await StartNextHopAsync("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--reject-rcpt", "nobody");
+        var serve = await StartServeAsync("--next-hop", $"smtp://127.0.0.1:{port}", "--verify-recipients");
+
+        // act: swaks as the sending MTA
+        var unknown = await SwaksAsync(serve.SmtpPort, "nobody@localhost");
+        var known = await SwaksAsync(serve.SmtpPort, "bob@localhost");
+        var again = await SwaksAsync(serve.SmtpPort, "nobody@localhost");
+        await WaitForAsync(() => File.Exists(Path.Combine(sink, "1.eml")), serve);
+        using var http = new HttpClient();
+        var metrics = await PrometheusText.ParseAsync(await http.GetStringAsync(new Uri($"http://127.0.0.1:{serve.HttpPort}/metrics")));
+
+        // assert: 550 at RCPT (never a 250 then a bounce), the known one delivered, the second unknown not probed again
+        Assert.Contains("<** 550 5.1.1 Recipient address rejected: undeliverable address", unknown, StringComparison.Ordinal);
+        Assert.DoesNotContain("queued as", unknown, StringComparison.Ordinal);
+        Assert.Contains("<-  250 2.0.0 Ok: queued as", known, StringComparison.Ordinal);
+        Assert.Contains("<** 550 5.1.1", again, StringComparison.Ordinal);
+        Assert.Equal("bob@localhost", await File.ReadAllTextAsync(Path.Combine(sink, "1.rcpt")));
+        string[] seen = await File.ReadAllLinesAsync(Path.Combine(sink, "rcpt.log"));
+        Assert.Equal(1, seen.Count(r => r == "nobody@localhost"));
+        Assert.Equal(2, seen.Count(r => r == "bob@localhost")); // the probe, then the delivery
+        Assert.Equal(1, metrics.Value("mailpipeline_edge_recipient_verifications_total", ("result", "unknown"), ("source", "probe")));
+        Assert.Equal(1, metrics.Value("mailpipeline_edge_recipient_verifications_total", ("result", "unknown"), ("source", "cache")));
+        Assert.Equal(2, metrics.Value("mailpipeline_edge_rejected_total", ("reason", "unverified-recipient")));
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Serve_VerifyRecipientsNextHopDown_450AtRcptOrAcceptedPerConfiguration()
+    {
+        // arrange: nothing listens on the next hop's port
+        int port = FreePort.Next();
+        var serve = await StartServeAsync("--next-hop", $"smtp://127.0.0.1:{port}", "--verify-recipients");
+
+        // act
+        var deferred = await SwaksAsync(serve.SmtpPort, "bob@localhost");
+        bool storedAfterDefer = Directory.GetFiles(Path.Combine(_work, "data"), "*.eml", SearchOption.AllDirectories).Length > 0;
+        serve.Kill();
+        _edgeVerification = new { OnProbeFailure = "Accept" };
+        serve = await StartServeAsync("--next-hop", $"smtp://127.0.0.1:{port}", "--verify-recipients");
+        var accepted = await SwaksAsync(serve.SmtpPort, "bob@localhost");
+
+        // assert: an outage of the next hop defers the sender (or, if so configured, does not stop inbound mail)
+        Assert.Contains("<** 450 4.1.1 Recipient address rejected: unverified address", deferred, StringComparison.Ordinal);
+        Assert.False(storedAfterDefer);
+        Assert.Contains("<-  250 2.0.0 Ok: queued as", accepted, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> SwaksAsync(int port, string recipient)
+    {
+        var (_, output) = await ExternalProcess.RunAsync("swaks",
+            ["--server", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--from", "bulk@pipeline.test", "--to", recipient, "--helo", "swaks.pipeline.test"],
+            TimeSpan.FromSeconds(60));
+        return output;
+    }
+
+    [Fact(Timeout = 180_000)]
     public async Task Serve_NextHopDownKilledAndRestarted_EveryMessageArrivesOnceItIsBack()
     {
         // arrange: nothing listens on the next hop's port yet
@@ -169,7 +229,9 @@ public sealed class NextHopDeliveryTests(DnsServerFixture dns) : IDisposable
         string config = Path.Combine(_work, "mailpipeline.json");
         var settings = new Dictionary<string, object>
         {
-            ["Edge"] = new { HostName = "mx.test", ReverseDnsLookup = false, MaxConnectionsPerIpPerMinute = 100000 },
+            ["Edge"] = _edgeVerification is null
+                ? new { HostName = "mx.test", ReverseDnsLookup = false, MaxConnectionsPerIpPerMinute = 100000 }
+                : new { HostName = "mx.test", ReverseDnsLookup = false, MaxConnectionsPerIpPerMinute = 100000, RecipientVerification = _edgeVerification },
             ["AuthenticationResults"] = new { AuthServId = "mx.test" },
             ["Dns"] = new { QueryTimeout = "00:00:01", Retries = 0 },
             ["Pipeline"] = new { RetryBaseDelay = "00:00:00.500", RetryMaxDelay = "00:00:02" },

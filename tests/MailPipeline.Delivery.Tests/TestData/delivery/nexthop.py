@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """A recording next hop for the delivery tests, on Debian's aiosmtpd: SMTP or LMTP, TCP or a Unix socket.
 
-usage: nexthop.py --out DIR (--port N | --socket PATH) [--lmtp] [--defer-data N] [--reject-rcpt TEXT]
+usage: nexthop.py --out DIR (--port N | --socket PATH) [--lmtp] [--defer-data N] [--reject-rcpt TEXT] [--defer-rcpt TEXT]
                   [--lmtp-reject TEXT] [--reject-data] [--tls-cert PEM --tls-key PEM] [--auth USER:PASSWORD]
                   [--broken-starttls]
 Each accepted message is written to DIR/<n>.eml (n goes on from the files already there) (exact bytes after dot-unstuffing) with DIR/<n>.rcpt (one
 recipient per line) and DIR/<n>.tls ("tls" or "clear": how the session was protected). --defer-data N answers
-the first N DATA with 451; --reject-rcpt refuses matching RCPTs with 550 5.1.1; --lmtp-reject gives matching
+the first N DATA with 451; --reject-rcpt refuses matching RCPTs with 550 5.1.1 (--defer-rcpt: 451); every RCPT is
+appended to DIR/rcpt.log (recipient probes are counted there); --lmtp-reject gives matching
 recipients 550 after DATA (LMTP); --reject-data answers 554 to DATA. --tls-cert/--tls-key offer STARTTLS with
 that certificate (--broken-starttls: offers it, answers 220 and then sends no TLS); --auth requires SMTP AUTH (PLAIN/LOGIN, only after STARTTLS) with these credentials.
 Prints "ready" once listening.
@@ -29,6 +30,7 @@ parser.add_argument("--socket")
 parser.add_argument("--lmtp", action="store_true")
 parser.add_argument("--defer-data", type=int, default=0)
 parser.add_argument("--reject-rcpt")
+parser.add_argument("--defer-rcpt")
 parser.add_argument("--lmtp-reject")
 parser.add_argument("--reject-data", action="store_true")
 parser.add_argument("--tls-cert")
@@ -57,6 +59,10 @@ deferred = [0]
 
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with open(os.path.join(args.out, "rcpt.log"), "a") as f:
+            f.write(address + "\n")
+        if args.defer_rcpt and args.defer_rcpt in address:
+            return "451 4.3.0 <%s>: Try again later" % address
         if args.reject_rcpt and args.reject_rcpt in address:
             return "550 5.1.1 <%s>: Recipient address rejected" % address
         envelope.rcpt_tos.append(address)
