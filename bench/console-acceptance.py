@@ -19,10 +19,11 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import tempfile
 import time
+
+from benchrig import free_port, listening, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RIG = os.environ.get("BENCH_RIG", "/work/shared/bench")
@@ -34,29 +35,6 @@ started = []
 
 def log(text):
     print("[console] " + text, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), 1).close()
-        return True
-    except OSError:
-        return False
-
-
-def wait_until(condition, seconds, what):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise SystemExit("timed out waiting for " + what)
 
 
 def send(port, corpus, envelopes):

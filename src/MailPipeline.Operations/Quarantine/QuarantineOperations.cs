@@ -97,15 +97,12 @@ public sealed class QuarantineOperations
     /// <returns>The stamp, or null when it was not in quarantine (released or deleted by someone else meanwhile).</returns>
     public async Task<OperatorStamp?> ReleaseAsync(string messageId, string by, CancellationToken cancellationToken = default)
     {
-        var stamp = new OperatorStamp(by, _time.GetUtcNow());
-        if (!await Stores.Routed.ReleaseAsync(messageId, stamp, cancellationToken).ConfigureAwait(false))
+        var stamp = await ActAsync(messageId, by, Stores.Routed.ReleaseAsync, QuarantineAuditLog.Released, cancellationToken).ConfigureAwait(false);
+        if (stamp is not null)
         {
-            return null;
+            _released?.Invoke(messageId);
         }
 
-        QuarantineAuditLog.Released(_audit, messageId, stamp.By, stamp.At, Stores.Location);
-        Index.Forget(messageId);
-        _released?.Invoke(messageId);
         return stamp;
     }
 
@@ -114,15 +111,24 @@ public sealed class QuarantineOperations
     /// <param name="by">Who deletes it.</param>
     /// <param name="cancellationToken">Cancels the deletion.</param>
     /// <returns>The stamp, or null when it was not in quarantine.</returns>
-    public async Task<OperatorStamp?> DeleteAsync(string messageId, string by, CancellationToken cancellationToken = default)
+    public Task<OperatorStamp?> DeleteAsync(string messageId, string by, CancellationToken cancellationToken = default) =>
+        ActAsync(messageId, by, Stores.Routed.DeleteAsync, QuarantineAuditLog.Deleted, cancellationToken);
+
+    /// <summary>One operator action: stamped now, written to the audit log, dropped from the index; null when it was not in quarantine.</summary>
+    private async Task<OperatorStamp?> ActAsync(
+        string messageId,
+        string by,
+        Func<string, OperatorStamp, CancellationToken, Task<bool>> action,
+        Action<ILogger, string, string, DateTimeOffset, string> audit,
+        CancellationToken cancellationToken)
     {
         var stamp = new OperatorStamp(by, _time.GetUtcNow());
-        if (!await Stores.Routed.DeleteAsync(messageId, stamp, cancellationToken).ConfigureAwait(false))
+        if (!await action(messageId, stamp, cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
 
-        QuarantineAuditLog.Deleted(_audit, messageId, stamp.By, stamp.At, Stores.Location);
+        audit(_audit, messageId, stamp.By, stamp.At, Stores.Location);
         Index.Forget(messageId);
         return stamp;
     }
