@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Unicode;
 using MailPipeline.Core;
 using MailPipeline.Operations.Quarantine;
+using MailPipeline.Operations.Trace;
 using MailPipeline.Pipeline.Contracts;
 using Microsoft.AspNetCore.Antiforgery;
 
@@ -96,6 +97,7 @@ internal static class ConsolePages
         html.Append("</dl>");
 
         html.Append("<div class=\"actions\">");
+        html.Append("<a href=\"/trace/").Append(E(id)).Append("\" id=\"trace\">Trace</a>");
         ActionForm(html, token, id, "release", "Release…", "plain", confirm: false);
         ActionForm(html, token, id, "delete", "Delete…", "danger", confirm: false);
         html.Append("</div>");
@@ -160,6 +162,78 @@ internal static class ConsolePages
 
         html.Append("<h2>Header</h2><pre id=\"header\">").Append(E(details.HeaderBlock.Replace("\r\n", "\n", StringComparison.Ordinal))).Append("</pre>");
         return End(html);
+    }
+
+    public static string Trace(string? who, AntiforgeryTokenSet token, MessageTrace trace)
+    {
+        string id = trace.MessageId;
+        var html = Start("Trace " + id, who, token);
+        html.Append("<p><a href=\"/\">← Quarantine</a></p><h1>Trace <span class=\"id\">").Append(E(id)).Append("</span></h1>");
+        html.Append("<ol class=\"timeline\" id=\"timeline\">");
+        if (trace.Envelope is { } envelope)
+        {
+            Step(html, "accepted", envelope.ReceivedAt, $"from {envelope.ClientAddress}{(envelope.ClientHostName is { } name ? " (" + name + ")" : string.Empty)}, HELO {envelope.Helo}, MAIL FROM <{envelope.MailFrom}>, RCPT TO {string.Join(", ", envelope.Recipients.Select(r => "<" + r + ">"))}, {envelope.Size:N0} octets{(envelope.Tls is { } tls ? ", " + tls.Protocol : string.Empty)}", null);
+        }
+        else
+        {
+            Step(html, "accepted", null, "(the envelope is no longer stored)", null);
+        }
+
+        foreach (var (stage, document, missing) in trace.Stages)
+        {
+            Step(html, stage, null, document is null ? missing : null, document is null ? null : System.Text.Encoding.UTF8.GetString(document));
+        }
+
+        Step(html, "verdict", trace.DecidedAt, trace.VerdictAction is null ? "(none yet)" : trace.VerdictAction, null);
+        if (trace.Routed is { } routed)
+        {
+            Step(html, "routed", trace.Stamp is null ? routed.RoutedAt : null, $"{(routed.Action == RouteAction.Deliver ? "deliver" : "quarantine")}: {trace.RoutedLocation} ({routed.Size:N0} octets)", null);
+        }
+
+        if (trace.Stamp is { } stamp)
+        {
+            Step(html, trace.Released ? "released" : "deleted", stamp.At, "by " + stamp.By, null);
+        }
+
+        if (trace.Delivery is { } delivery)
+        {
+            Step(html, "queued for delivery", delivery.QueuedAt, $"round {delivery.Round}", null);
+            foreach (var attempt in delivery.Attempts)
+            {
+                Step(html, "delivery attempt", attempt.At, $"{attempt.NextHop} via {attempt.Host}{(attempt.Tls is null ? string.Empty : ", TLS " + attempt.Tls)}: {attempt.Accepted} accepted, {attempt.Deferred} deferred, {attempt.Rejected} rejected: {attempt.Reply}", null);
+            }
+
+            Step(html, "delivery " + delivery.Outcome, delivery.NextAttemptAt, delivery.NextAttemptAt is null ? string.Join("; ", delivery.Recipients.Select(r => $"{r.Address}: {r.Status}")) : "next attempt", null);
+        }
+
+        html.Append("</ol>");
+        if (trace.Routed is { Action: RouteAction.Quarantine })
+        {
+            html.Append("<p><a href=\"/messages/").Append(E(id)).Append("\">Review the quarantined message</a></p>");
+        }
+
+        if (trace.VerdictDocument is { } verdict)
+        {
+            html.Append("<h2>Verdict document</h2><pre id=\"verdict\">").Append(E(System.Text.Encoding.UTF8.GetString(verdict))).Append("</pre>");
+        }
+
+        return End(html);
+    }
+
+    private static void Step(StringBuilder html, string what, DateTimeOffset? at, string? text, string? json)
+    {
+        html.Append("<li><span class=\"when\">").Append(E(at?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture))).Append("</span> <strong>").Append(E(what)).Append("</strong> ");
+        if (text is not null)
+        {
+            html.Append(E(text));
+        }
+
+        if (json is not null)
+        {
+            html.Append("<code>").Append(E(json)).Append("</code>");
+        }
+
+        html.Append("</li>");
     }
 
     public static string Confirm(string? who, AntiforgeryTokenSet token, QuarantinedMessageDetails details, string action)
@@ -299,7 +373,8 @@ internal static class ConsolePages
     {
         var html = new StringBuilder(16 * 1024);
         html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>")
-            .Append(E(title)).Append(" · MailPipeline</title><link rel=\"stylesheet\" href=\"/console.css\"></head><body><header><a class=\"brand\" href=\"/\">MailPipeline</a><a href=\"/\">Quarantine</a>");
+            .Append(E(title)).Append(" · MailPipeline</title><link rel=\"stylesheet\" href=\"/console.css\"></head><body><header><a class=\"brand\" href=\"/\">MailPipeline</a><a href=\"/\">Quarantine</a>")
+            .Append("<form method=\"get\" action=\"/trace\" class=\"trace\"><input type=\"text\" name=\"id\" id=\"trace-id\" placeholder=\"Trace a message id\" aria-label=\"Message id to trace\"></form>");
         if (who is not null)
         {
             html.Append("<span class=\"who\">").Append(E(who)).Append("</span><form method=\"post\" action=\"/logout\">");

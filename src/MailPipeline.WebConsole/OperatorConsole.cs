@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Claims;
 using MailPipeline.Operations.Quarantine;
+using MailPipeline.Operations.Trace;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -201,6 +202,14 @@ public static class OperatorConsole
             };
             SecurityHeaders(http.Response, BodyCsp, frameable: true);
             return Results.Content(document, "text/html; charset=utf-8", statusCode: details is null ? StatusCodes.Status404NotFound : StatusCodes.Status200OK);
+        });
+        pages.MapGet("/trace", (HttpContext http) => Results.Redirect("/trace/" + Uri.EscapeDataString(http.Request.Query["id"].ToString().Trim())));
+        pages.MapGet("/trace/{id}", async (HttpContext http, string id, QuarantineOperations quarantine) =>
+        {
+            var trace = QuarantineOperations.IsValidId(id) ? await MessageTrace.ReadAsync(quarantine.Stores, id, http.RequestAborted) : null;
+            return trace is null || trace.IsUnknown
+                ? Page(http, ConsolePages.NotFound(Who(http, signIn), Token(http), id, null), StatusCodes.Status404NotFound)
+                : Page(http, ConsolePages.Trace(Who(http, signIn), Token(http), trace));
         });
         pages.MapPost("/messages/{id}/release", (HttpContext http, string id, QuarantineOperations quarantine) => ActAsync(http, id, "release", quarantine));
         pages.MapPost("/messages/{id}/delete", (HttpContext http, string id, QuarantineOperations quarantine) => ActAsync(http, id, "delete", quarantine));

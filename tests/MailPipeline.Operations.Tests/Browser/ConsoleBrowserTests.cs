@@ -219,6 +219,37 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
         }
     }
 
+    [Fact(Timeout = 180_000)]
+    public async Task Browser_Trace_TimelineFromAcceptedToReleased()
+    {
+        // arrange: a quarantined message, released from its page
+        string id = await console.QuarantineAsync("ops@trace-me.example", ConsoleFixture.Message("Ops <ops@trace-me.example>", "Trace me", "Body."));
+        Driver.Navigate().GoToUrl(console.BaseUrl + "/messages/" + id);
+        console.Browser.Find(By.Id("release")).Click();
+        console.Browser.Find(By.Id("release-confirm")).Click();
+        console.Browser.Find(By.Id("notice"));
+
+        // act: the header's trace box, as an operator pastes an id from a bounce or a log
+        console.Browser.Find(By.Id("trace-id")).SendKeys(id + Keys.Enter);
+        string timeline = console.Browser.Find(By.Id("timeline")).Text;
+
+        // assert: every step, in pipeline order
+        string[] steps = ["accepted", "spf", "dkim", "reputation", "dmarc", "verdict", "routed", "released"];
+        int at = -1;
+        foreach (string step in steps)
+        {
+            int next = timeline.IndexOf(step, at + 1, StringComparison.Ordinal);
+            Assert.True(next > at, $"'{step}' missing or out of order in:\n{timeline}");
+            at = next;
+        }
+
+        Assert.Contains("from 127.0.0.1", timeline, StringComparison.Ordinal);
+        Assert.Contains("MAIL FROM <ops@trace-me.example>", timeline, StringComparison.Ordinal);
+        Assert.Contains("verdict quarantine", timeline, StringComparison.Ordinal);
+        Assert.Contains("by console:anonymous from 127.0.0.1", timeline, StringComparison.Ordinal);
+        Assert.Contains("deliver: ", timeline, StringComparison.Ordinal);
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Post_WithoutAntiforgeryToken_RejectedAndNothingDone()
     {
