@@ -27,6 +27,8 @@ public sealed class EdgeMetrics : IDisposable
     private readonly ConcurrentDictionary<string, long> _clientAddressesBySource = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Result, string Source), long> _verifications = new();
     private readonly Counter<long> _verified;
+    private readonly ConcurrentDictionary<string, long> _inSession = new(StringComparer.Ordinal);
+    private readonly Counter<long> _inSessionCounter;
     private long _sessionsTotal;
     private long _acceptedTotal;
     private long _bytesTotal;
@@ -42,6 +44,7 @@ public sealed class EdgeMetrics : IDisposable
         _commit = _meter.CreateHistogram<double>("mailpipeline.edge.commit.duration", unit: "s", description: "End of DATA to the message and envelope being durable (the group commit wait)");
         _clientAddresses = _meter.CreateCounter<long>("mailpipeline.edge.client_addresses", description: "Client addresses taken from a PROXY header or XCLIENT, by source");
         _verified = _meter.CreateCounter<long>("mailpipeline.edge.recipient_verifications", description: "Recipient verifications at RCPT by result (exists, unknown, failed, not-verifiable) and source (cache, probe)");
+        _inSessionCounter = _meter.CreateCounter<long>("mailpipeline.edge.in_session", description: "In-session check outcomes at the end of DATA (accepted, undecided, dmarc-reject, blocking-listing)");
         _meter.CreateObservableGauge("mailpipeline.edge.sessions.active", () => Interlocked.Read(ref _activeSessions));
     }
 
@@ -66,6 +69,17 @@ public sealed class EdgeMetrics : IDisposable
     /// <param name="source">cache or probe.</param>
     /// <returns>The count.</returns>
     public long VerificationCount(string result, string source) => _verifications.GetValueOrDefault((result, source));
+
+    /// <summary>In-session check outcomes of one kind since start.</summary>
+    /// <param name="outcome">accepted, undecided, dmarc-reject or blocking-listing.</param>
+    /// <returns>The count.</returns>
+    public long InSessionCount(string outcome) => _inSession.GetValueOrDefault(outcome);
+
+    internal void InSession(string outcome)
+    {
+        _inSession.AddOrUpdate(outcome, 1, static (_, n) => n + 1);
+        _inSessionCounter.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+    }
 
     internal void RecipientVerified(string result, string source)
     {
@@ -141,6 +155,12 @@ public sealed class EdgeMetrics : IDisposable
         foreach (((string result, string source), long count) in _verifications.OrderBy(p => p.Key.Result, StringComparer.Ordinal).ThenBy(p => p.Key.Source, StringComparer.Ordinal))
         {
             text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_recipient_verifications_total{{result=\"{result}\",source=\"{source}\"}} {count}\n");
+        }
+
+        text.Append("# TYPE mailpipeline_edge_in_session_total counter\n");
+        foreach ((string outcome, long count) in _inSession.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_in_session_total{{outcome=\"{outcome}\"}} {count}\n");
         }
 
         return text.ToString();

@@ -141,6 +141,42 @@ public sealed class LocalPipelineTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Stages_ResultsLeftByTheEdge_ReusedAndCountedOnceWithoutRunningTheChecks()
+    {
+        // arrange: the four results as the edge's in-session checks leave them (final, attempt 1, source "edge"),
+        // then DNS goes down: a check that ran again now would give a temporary error
+        await using var test = new TestPipeline(maxAttempts: 3);
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        var producer = new StageRunner(test.Authenticator, test.Pipeline.RawStore, test.Pipeline.Results, new DiscardingDispatcher(), new PipelineMetrics());
+        foreach (string stage in StageNames.Checks)
+        {
+            await producer.RunAsync(new StageRequest(envelope, stage));
+            var document = StageResultDocument<JsonElement>.Parse((await test.Pipeline.Results.GetAsync(envelope.MessageId, stage))!);
+            await test.Pipeline.Results.PutAsync(envelope.MessageId, stage, (document with { Source = StageResultDocument<JsonElement>.EdgeSource }).ToUtf8Json());
+        }
+
+        test.Switch.Down = true;
+        var metrics = new PipelineMetrics();
+        var runner = new StageRunner(test.Authenticator, test.Pipeline.RawStore, test.Pipeline.Results, new DiscardingDispatcher(), metrics);
+
+        // act: the first run of every stage, then a duplicate delivery of the same request
+        await runner.RunAsync(new StageRequest(envelope, StageNames.All));
+        await runner.RunAsync(new StageRequest(envelope, StageNames.All));
+
+        // assert: the edge's results kept (no temperror), counted once each, stored back without the mark
+        string text = metrics.ToPrometheusText();
+        Assert.Contains("mailpipeline_check_results_total{check=\"spf\",result=\"pass\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("mailpipeline_check_results_total{check=\"dkim\",result=\"none\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("mailpipeline_check_results_total{check=\"reputation\",", text, StringComparison.Ordinal);
+        foreach (string stage in StageNames.Checks)
+        {
+            var stored = StageResultDocument<JsonElement>.Parse((await test.Pipeline.Results.GetAsync(envelope.MessageId, stage))!);
+            Assert.False(stored.IsTransient, stage);
+            Assert.Null(stored.Source);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task TryAggregate_DmarcLookupFailsAtAggregation_RetriesTheStageAndDecidesOnTheNextAttempt()
     {
         // arrange: every stage result stored and final, then DNS fails just for the aggregation. The MAIL FROM is
