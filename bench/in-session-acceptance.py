@@ -3,16 +3,20 @@
 
 Starts Debian's aiosmtpd as the next hop (tests/.../nexthop.py, refusing recipients containing "nobody") and
 `mailpipeline serve --in-session-dmarc --next-hop smtp://... --verify-recipients --xclient-host 127.0.0.1/32` on the
-rig's Knot zones, then relays corpus messages from their corpus client addresses (XCLIENT ADDR/HELO, then MAIL FROM
-and RCPT TO from envelopes.jsonl). A message whose expected DMARC result is fail under p=reject must get a 5xx at the
+rig's Knot zones, then relays corpus messages from their corpus client addresses — `--via xclient` (XCLIENT ADDR/HELO,
+serve --xclient-host) or `--via proxy` (a PROXY v1 header, serve --trusted-proxy) — then MAIL FROM and RCPT TO from
+envelopes.jsonl. A message whose expected DMARC result is fail under p=reject must get a 5xx at the
 end of DATA and leave nothing routed; every other one must get 250 and be routed (deliver or quarantine). Then a
 recipient the next hop refuses must get a 5xx at RCPT (and a known one 250). Exit code 0 when everything holds; a JSON
 line goes to $BENCH_OUT/results/in-session.jsonl.
 
-usage: BENCH_OUT=/tmp/bench-me DNS_PORT=5317 bench/in-session-acceptance.py [--cli path/to/mailpipeline.dll] [--count N]
+The in-session decision times come from serve's log (event "In-session checks ... in N ms"): the first message's and
+the largest are reported, with how many were decided past the time budget (undecided).
+
+usage: BENCH_OUT=/tmp/bench-me DNS_PORT=5317 bench/in-session-acceptance.py [--cli path/to/mailpipeline.dll] [--count N] [--via xclient|proxy]
 (run gen_corpus.py and dns.sh start with the same BENCH_OUT and DNS_PORT first)
 """
-import argparse, json, os, smtplib, socket, subprocess, sys, tempfile, time
+import argparse, json, os, re, smtplib, socket, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -33,6 +37,21 @@ def wait_for(predicate, what, timeout=90):
     raise TimeoutError(what)
 
 
+class ProxySMTP(smtplib.SMTP):
+    """smtplib with a PROXY protocol v1 header sent before the greeting is read (serve --trusted-proxy)."""
+
+    def __init__(self, host, port, client_ip, timeout):
+        self.client_ip = client_ip
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host, port, timeout):
+        sock = super()._get_socket(host, port, timeout)
+        family = "TCP6" if ":" in self.client_ip else "TCP4"
+        local = "::1" if family == "TCP6" else "127.0.0.1"
+        sock.sendall(f"PROXY {family} {self.client_ip} {local} 40000 {port}\r\n".encode())
+        return sock
+
+
 def routed(data):
     return {f[:-5] for folder in ("deliver", "quarantine") if os.path.isdir(os.path.join(data, folder))
             for f in os.listdir(os.path.join(data, folder)) if f.endswith(".json")}
@@ -42,6 +61,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cli", default=os.path.join(ROOT, "src/MailPipeline.Cli/bin/Debug/net10.0/mailpipeline.dll"))
     parser.add_argument("--count", type=int, default=0, help="messages to send (0 = the whole corpus)")
+    parser.add_argument("--no-warm-up", action="store_true", help="Edge:InSession:WarmUp=false (to measure the cold first message)")
+    parser.add_argument("--via", choices=["xclient", "proxy"], default="xclient", help="how the corpus client address reaches serve")
     args = parser.parse_args()
     bench = os.environ.get("BENCH_OUT", "/tmp/mailpipeline-bench")
     dns_port = os.environ.get("DNS_PORT", "5353")
@@ -62,14 +83,16 @@ def main():
     assert hop.stdout.readline().strip() == "ready", "next hop did not start"
     config = os.path.join(work, "mailpipeline.json")
     json.dump({
-        "Edge": {"HostName": "mx.test", "MaxSessionsPerIp": 1000, "MaxConnectionsPerIpPerMinute": 100000, "ReverseDnsLookup": False},
+        "Edge": {"HostName": "mx.test", "MaxSessionsPerIp": 1000, "MaxConnectionsPerIpPerMinute": 100000, "ReverseDnsLookup": False,
+                 "InSession": {"WarmUp": not args.no_warm_up}},
         "AuthenticationResults": {"AuthServId": "mx.test"},
         "Delivery": {"HeloName": "mx.test"},
-        "Logging": {"LogLevel": {"Default": "Warning"}},
+        "Logging": {"LogLevel": {"Default": "Warning", "MailPipeline.Edge.Smtp": "Information"}},
     }, open(config, "w"))
     command = ["dotnet", args.cli, "serve", "--data", data, "--smtp", f"127.0.0.1:{smtp_port}", "--http", f"127.0.0.1:{http_port}",
                "--resolver", f"127.0.0.1:{dns_port}", "--config", config, "--in-session-dmarc",
-               "--next-hop", f"smtp://127.0.0.1:{hop_port}", "--verify-recipients", "--xclient-host", "127.0.0.1/32"]
+               "--next-hop", f"smtp://127.0.0.1:{hop_port}", "--verify-recipients",
+               "--xclient-host" if args.via == "xclient" else "--trusted-proxy", "127.0.0.1/32"]
     for d in domains:
         command += ["--accept-domain", d]
     log = open(os.path.join(work, "serve.log"), "w")
@@ -82,14 +105,17 @@ def main():
         for e in envelopes:
             exp = expected[e["id"]]
             must_refuse = exp["dmarc"] == "fail" and exp.get("dmarc_policy") == "reject"
-            s = smtplib.SMTP("127.0.0.1", smtp_port, timeout=120)
-            s.ehlo("relay.test")
-            code, msg = s.docmd("XCLIENT", f"ADDR={e['ip']} HELO={e['helo']}")
-            if code != 220:
-                failures.append(f"{e['id']}: XCLIENT answered {code} {msg!r}")
-                s.close()
-                continue
-            s.ehlo_resp = None
+            if args.via == "proxy":
+                s = ProxySMTP("127.0.0.1", smtp_port, e["ip"], timeout=120)
+            else:
+                s = smtplib.SMTP("127.0.0.1", smtp_port, timeout=120)
+                s.ehlo("relay.test")
+                code, msg = s.docmd("XCLIENT", f"ADDR={e['ip']} HELO={e['helo']}")
+                if code != 220:
+                    failures.append(f"{e['id']}: XCLIENT answered {code} {msg!r}")
+                    s.close()
+                    continue
+                s.ehlo_resp = None
             s.ehlo(e["helo"])
             s.mail(e["mail_from"])
             for r in e["rcpt_to"]:
@@ -114,7 +140,8 @@ def main():
         if extra:
             failures.append(f"routed but never accepted: {sorted(extra)}")
 
-        s = smtplib.SMTP("127.0.0.1", smtp_port, timeout=120)
+        # serve with --trusted-proxy expects the header on every connection from 127.0.0.1
+        s = ProxySMTP("127.0.0.1", smtp_port, "192.0.2.200", timeout=120) if args.via == "proxy" else smtplib.SMTP("127.0.0.1", smtp_port, timeout=120)
         s.ehlo("relay.test")
         s.mail("")
         unknown = s.rcpt(f"nobody@{domains[0]}")
@@ -131,7 +158,15 @@ def main():
         hop.terminate()
         hop.wait(10)
 
-    result = {"check": "in-session", "messages": len(envelopes), **counts, "failures": len(failures), "seconds": round(time.time() - started, 1)}
+    decisions = [(m.group(1), float(m.group(2))) for m in re.finditer(r"In-session checks in session \S+ from \S+: (\S+) .*? in ([0-9.]+) ms", open(os.path.join(work, "serve.log")).read())]
+    warm = re.search(r"In-session checks warmed up: (.*?) in ([0-9.]+) ms", open(os.path.join(work, "serve.log")).read())
+    if decisions:
+        counts["decision_ms_first"] = round(decisions[0][1])
+        counts["decision_ms_max"] = round(max(d for _, d in decisions))
+        counts["decision_ms_median"] = round(sorted(d for _, d in decisions)[len(decisions) // 2])
+        counts["undecided"] = sum(1 for o, _ in decisions if o == "undecided")
+    counts["warm_up_ms"] = round(float(warm.group(2))) if warm else None
+    result = {"check": "in-session", "via": args.via, "warm_up": not args.no_warm_up, "messages": len(envelopes), **counts, "failures": len(failures), "seconds": round(time.time() - started, 1)}
     os.makedirs(os.path.join(bench, "results"), exist_ok=True)
     with open(os.path.join(bench, "results", "in-session.jsonl"), "a") as out:
         out.write(json.dumps(result) + "\n")
