@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using MailPipeline.Core.Dns;
+using MailPipeline.Core.Telemetry;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
 using Microsoft.Extensions.Logging;
@@ -46,6 +48,14 @@ internal sealed class EdgeMessageStore : IMessageStore
     public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
     {
         var session = EdgeSession.From(context);
+        using var activity = EdgeTelemetry.StartMessage(session, transaction.From?.Host?.ToLowerInvariant() ?? string.Empty, transaction.To.Count);
+        var response = await SaveCoreAsync(session, transaction, cancellationToken).ConfigureAwait(false);
+        EdgeTelemetry.Replied(activity, response);
+        return response;
+    }
+
+    private async Task<SmtpResponse> SaveCoreAsync(EdgeSession session, IMessageTransaction transaction, CancellationToken cancellationToken)
+    {
         var data = session.PendingData;
         session.PendingData = null;
         if (data is null)
@@ -84,6 +94,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         }
 
         string id = data.Id;
+        Activity.Current?.SetTag(TelemetryNames.MessageId, id);
         string clientIp = session.ClientIp;
         if (data.WriteError is { } writeError || data.Writer is null)
         {
@@ -96,7 +107,13 @@ internal sealed class EdgeMessageStore : IMessageStore
         if (_inSession is not null && data.Capture is { } capture)
         {
             // Before the commit: a refused message is never durable (the caller disposes the writer, which aborts it).
-            var decision = await _inSession.DecideAsync(session, Address(transaction.From), recipients, capture, cancellationToken).ConfigureAwait(false);
+            InSessionDecision decision;
+            using (var span = EdgeTelemetry.Source.StartActivity("in-session"))
+            {
+                decision = await _inSession.DecideAsync(session, Address(transaction.From), recipients, capture, cancellationToken).ConfigureAwait(false);
+                span?.SetTag(TelemetryNames.Result, decision.Outcome);
+            }
+
             capture.Dispose();
             _metrics.InSession(decision.Outcome);
             if (decision.Refused)
@@ -131,6 +148,9 @@ internal sealed class EdgeMessageStore : IMessageStore
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.StoreTimeout);
         long started = _time.GetTimestamp();
+
+        // The content went to the writer while DATA arrived; "store" is the durable commit (the group commit wait).
+        using (EdgeTelemetry.Source.StartActivity("store"))
         try
         {
             envelope = await data.Writer.CommitAsync(envelope, deadline.Token).ConfigureAwait(false);
@@ -148,6 +168,7 @@ internal sealed class EdgeMessageStore : IMessageStore
             await _inSession.ShareAsync(id, shared, deadline.Token).ConfigureAwait(false);
         }
 
+        using (EdgeTelemetry.Source.StartActivity("publish", ActivityKind.Producer))
         try
         {
             await _publisher.PublishAsync(envelope, deadline.Token).ConfigureAwait(false);
