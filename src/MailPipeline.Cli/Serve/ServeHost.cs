@@ -7,6 +7,7 @@ using MailPipeline.Pipeline.Delivery;
 using MailPipeline.Edge;
 using MailPipeline.Pipeline.InProcess;
 using MailPipeline.Pipeline.Ports;
+using MailPipeline.Pipeline.Reporting;
 using MailPipeline.Pipeline.Processing;
 using MailPipeline.Pipeline.Storage;
 using MailPipeline.Telemetry;
@@ -85,6 +86,16 @@ internal static class ServeHost
                 logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger<RecipientVerifier>()));
         }
 
+        if (configuration.DmarcReporting.Enabled)
+        {
+            // Counters of the DMARC aggregate reports, recorded as each verdict is made (dmarc-report build reads them).
+            builder.Services.AddSingleton(sp => new DmarcReportRecorder(
+                new LocalDiskDmarcReportStore(configuration.DataDirectory),
+                configuration.DmarcReporting,
+                configuration.Authentication.Dmarc.OrganizationalDomainSource,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger<DmarcReportRecorder>()));
+        }
+
         builder.Services.AddSingleton<IRawMessageStore>(sp => sp.GetRequiredService<LocalPipeline>().RawStore);
         builder.Services.AddSingleton<IMailReceivedPublisher>(sp => sp.GetRequiredService<LocalPipeline>().Transport);
         // The edge's in-session checks leave their final results here for the stages to reuse (Edge:InSession:ShareResults).
@@ -92,7 +103,12 @@ internal static class ServeHost
         builder.Services.AddOptions<LocalDiskStoreOptions>().Configure(o => o.Path = Path.Combine(configuration.DataDirectory, "spool"));
 
         // Registered before the edge: hosted services stop in reverse order, so the edge stops taking
-        // mail first and the pipeline then drains what it accepted.
+        // mail first and the pipeline then drains what it accepted; the DMARC report counters are flushed last.
+        if (configuration.DmarcReporting.Enabled)
+        {
+            builder.Services.AddHostedService<DmarcReportingHostedService>();
+        }
+
         builder.Services.AddHostedService<PipelineHostedService>();
         builder.Services.AddSmtpEdge();
 
