@@ -111,6 +111,22 @@ internal sealed class ServeConfiguration
         var reporting = new DmarcReportingOptions();
         configuration.GetSection(DmarcReportingOptions.SectionName).Bind(reporting, o => o.ErrorOnUnknownConfiguration = true);
         Validate(reporting, DmarcReportingOptions.SectionName);
+        if (!string.IsNullOrWhiteSpace(reporting.RelayNextHop))
+        {
+            try
+            {
+                NextHop.Parse(reporting.RelayNextHop);
+            }
+            catch (FormatException ex)
+            {
+                throw new ValidationException($"DmarcReporting:RelayNextHop: {ex.Message}", ex);
+            }
+
+            if (!Enum.TryParse<TlsPolicy>(reporting.RelayTls, ignoreCase: true, out var relayTls) || !Enum.IsDefined(relayTls))
+            {
+                throw new ValidationException($"DmarcReporting:RelayTls '{reporting.RelayTls}' is not Required, Opportunistic or None.");
+            }
+        }
 
         string data = arguments.DataDirectory ?? configuration["Pipeline:DataDirectory"] ?? "data";
         return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery, RecipientVerification = edge.RecipientVerification, DmarcReporting = reporting };

@@ -107,6 +107,18 @@ internal static class ServeHost
         if (configuration.DmarcReporting.Enabled)
         {
             builder.Services.AddHostedService<DmarcReportingHostedService>();
+            if (!string.IsNullOrWhiteSpace(configuration.DmarcReporting.RelayNextHop))
+            {
+                builder.Services.AddSingleton(sp =>
+                {
+                    var loggers = sp.GetRequiredService<ILoggerFactory>();
+                    var store = new LocalDiskDmarcReportStore(configuration.DataDirectory);
+                    var identity = Core.Dmarc.Reporting.DmarcReporterIdentity.From(configuration.DmarcReporting, configuration.HostName);
+                    var sender = Commands.DmarcReportCommand.CreateSender(configuration, store, dryRun: false, loggers);
+                    return new DmarcReportScheduler(store, identity, configuration.DmarcReporting, sender, loggers.CreateLogger<DmarcReportScheduler>());
+                });
+                builder.Services.AddHostedService<DmarcReportSendingHostedService>();
+            }
         }
 
         builder.Services.AddHostedService<PipelineHostedService>();

@@ -48,4 +48,31 @@ public sealed class DmarcReportingOptions
     /// </summary>
     [Range(1024, 1024L * 1024 * 1024)]
     public long MaxReportBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>
+    /// The submission relay reports are sent through (<c>smtp://HOST:587</c>; Azure blocks outbound port 25). Without
+    /// it, <c>dmarc-report send</c> only runs with <c>--dry-run</c> and serve does not send.
+    /// </summary>
+    public string? RelayNextHop { get; set; }
+
+    /// <summary>TLS towards the relay: <c>Required</c> (STARTTLS with a validated certificate; the default), <c>Opportunistic</c> or <c>None</c>.</summary>
+    public string RelayTls { get; set; } = "Required";
+
+    /// <summary>The relay's SMTP AUTH user name, if it asks for one.</summary>
+    public string? RelayUsername { get; set; }
+
+    /// <summary>The relay's password (from the environment, e.g. a Key Vault reference in app settings; never logged).</summary>
+    public string? RelayPassword { get; set; }
+
+    /// <summary>How often serve sends the reports of finished days not yet sent (and retries deferred ones). Default 1 h.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan SendInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How many past UTC days serve sends (and retries) reports for. Default 3; a report not sent by then is given up.</summary>
+    [Range(1, 30)]
+    public int SendDays { get; set; } = 3;
+
+    /// <summary>A day's reports are sent once it ended this long ago (the last counters are on disk by then). Default 15 min.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan SendAfterDayEnd { get; set; } = TimeSpan.FromMinutes(15);
 }
