@@ -128,7 +128,16 @@ public sealed class ServeEndToEndTests(DnsServerFixture dns) : IAsyncLifetime
         string data = Path.Combine(_work, "data-dmarc");
         string config = ServeProcess.WriteConfig(_work);
         var json = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(config))!.AsObject();
-        json["DmarcReporting"] = new System.Text.Json.Nodes.JsonObject { ["FlushInterval"] = "01:00:00", ["OrgName"] = "Pipeline Test", ["Email"] = "dmarc-reports@mx.test" };
+        string relayFolder = Path.Combine(_work, "relay");
+        using var relay = await TestNextHops.StartAiosmtpdAsync(relayFolder, TestNextHops.OnFreePort(out int relayPort));
+        json["DmarcReporting"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["FlushInterval"] = "01:00:00",
+            ["OrgName"] = "Pipeline Test",
+            ["Email"] = "dmarc-reports@mx.test",
+            ["RelayNextHop"] = $"smtp://127.0.0.1:{relayPort}",
+            ["RelayTls"] = "None",
+        };
         config = Path.Combine(_work, "dmarc-reporting.json");
         await File.WriteAllTextAsync(config, json.ToJsonString());
         using var serve = await ServeProcess.StartAsync(data, dns.EndpointText, config, null, "--accept-domain", "mx.test");
@@ -177,6 +186,19 @@ public sealed class ServeEndToEndTests(DnsServerFixture dns) : IAsyncLifetime
         Assert.Equal("quarantine", failed.Descendants(ns + "disposition").Single().Value);
         Assert.Equal("local_policy", failed.Descendants(ns + "reason").Single().Element(ns + "type")!.Value);
         Assert.Equal("strict.pipeline.test", failed.Element(ns + "identifiers")!.Element(ns + "envelope_from")!.Value);
+
+        // and sent by hand: a dry run sends nothing, the run sends once, a second run finds it sent
+        string[] send = [ServeProcess.CliPath, "dmarc-report", "send", "--data", data, "--from", "today", "--config", config, "--resolver", dns.EndpointText];
+        var (dryExit, dryOutput) = await ExternalProcess.RunAsync("dotnet", [.. send, "--dry-run"]);
+        Assert.True(dryExit == 0 && dryOutput.Contains("would-send", StringComparison.Ordinal), dryOutput);
+        Assert.Empty(Directory.GetFiles(relayFolder, "*.eml"));
+        var (sendExit, sendOutput) = await ExternalProcess.RunAsync("dotnet", send);
+        Assert.True(sendExit == 0 && sendOutput.Contains("1 sent", StringComparison.Ordinal), sendOutput);
+        var (againExit, againOutput) = await ExternalProcess.RunAsync("dotnet", send);
+        Assert.True(againExit == 0 && againOutput.Contains("0 sent, 1 already sent", StringComparison.Ordinal), againOutput);
+        string mail = Assert.Single(Directory.GetFiles(relayFolder, "*.eml"));
+        Assert.Equal("dmarc@dmarcrua.test", (await File.ReadAllTextAsync(Path.ChangeExtension(mail, ".rcpt"))).Trim());
+        Assert.Contains("Subject: Report Domain: dmarcrua.test Submitter: mx.test", await File.ReadAllTextAsync(mail), StringComparison.Ordinal);
     }
 
     private static string Message(string from, string tag) =>
