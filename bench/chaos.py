@@ -191,8 +191,10 @@ def main():
             # A next-hop duplicate is ours to fix when its acceptance had been recorded before the kill; otherwise the
             # kill fell between the next hop taking it and our durable record (RFC 5321 §6.1 / RFC 1047: resend).
             resent_after_record = [m for m in dup_received if any(q in recorded for _, q in found.get(m, []))]
-            twice_after_restart = [m for m in dup_received if m not in resent_after_record and first[m] >= killed]
-            window = [killed - first[m] for m in dup_received if m not in resent_after_record and first[m] < killed]
+            # The next hop may finish writing a message whose DATA it had whole just after the sender died: any first
+            # copy from before the restart was sent by the killed process.
+            twice_after_restart = [m for m in dup_received if m not in resent_after_record and first[m] >= restart]
+            window = [killed - first[m] for m in dup_received if m not in resent_after_record and first[m] < restart]
             totals.update(window=len(window), resent_after_record=len(resent_after_record), twice_after_restart=len(twice_after_restart))
             lost = len(missing) + len(undelivered)
             per_trial.append(set(dup_routed) | set(dup_received))
@@ -203,7 +205,7 @@ def main():
                   f"drained {time.time() - restart:.1f} s: routed {len(accepted) - len(missing)}, lost {lost}, duplicated {duplicated}, "
                   f"stored without a 250 {unacknowledged}"
                   + (f"; next hop got {len(window)} again whose acceptance the kill beat"
-                     + (f" (first copy {min(window) * 1000:.0f}-{max(window) * 1000:.0f} ms before the kill)" if window else "")
+                     + (f" (its first copy {min(window) * 1000:.0f} to {max(window) * 1000:.0f} ms before the kill)" if window else "")
                      + f", {len(resent_after_record)} resent after a recorded acceptance, {len(twice_after_restart)} sent twice after the restart" if sink else ""), flush=True)
             for m in missing[:5]:
                 print(f"  lost (not routed): {m} queued as {accepted[m]}", flush=True)
