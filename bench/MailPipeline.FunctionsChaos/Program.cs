@@ -71,7 +71,7 @@ try
         int before = (await RoutedAsync()).Count;
         var sending = SendAsync(trial);
         using var host = StartHost();
-        int killAfter = rng.Next(1, messages);
+        int killAfter = rng.Next(1, (messages / 2) + 1); // mid-flow: what is left carries over to the next trial's host
         var deadline = DateTime.UtcNow.AddSeconds(120);
         int routedNow = before;
         while (routedNow - before < killAfter && DateTime.UtcNow < deadline && !host.HasExited)
