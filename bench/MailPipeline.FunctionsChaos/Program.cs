@@ -108,7 +108,19 @@ try
     foreach (string id in accepted.Keys.Where(id => !routed.ContainsKey(id)).Take(5))
     {
         Console.WriteLine($"  lost: {id} ({accepted[id]})");
+        foreach (string entity in new[] { "mail-received/Subscriptions/spf", "mail-received/Subscriptions/dkim", "mail-received/Subscriptions/reputation", "mail-received/Subscriptions/dmarc", "check-completed" })
+        {
+            // Where it stopped: still waiting (and how often delivered), or dead-lettered (and why).
+            foreach (var (path, m) in new[] { entity, entity + "/$deadletterqueue" }.SelectMany(p => broker.GetMessages(p).Select(m => (p, m))).Where(x => x.m.MessageId?.StartsWith(id, StringComparison.Ordinal) == true))
+            {
+                Console.WriteLine($"    {path}: {m.MessageId} {m.State}, delivered {m.DeliveryCount} times {m.DeadLetterReason} {m.DeadLetterErrorDescription}");
+            }
+        }
     }
+
+    var deadLettered = new[] { "spf", "dkim", "reputation", "dmarc" }.Select(s => $"mail-received/Subscriptions/{s}/$deadletterqueue").Append("check-completed/$deadletterqueue")
+        .Sum(path => broker.GetMessages(path).Count);
+    Console.WriteLine($"dead-lettered (all entities): {deadLettered}");
 
     Console.WriteLine($"routed {routed.Count(r => accepted.ContainsKey(r.Key))} of {accepted.Count} in {started.Elapsed.TotalSeconds:0} s; mail-routed notices {notices.Values.Sum()}; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
     Console.WriteLine($"chaos: {trials} trials, {accepted.Count} accepted, {lost} lost, {duplicated} duplicated");
