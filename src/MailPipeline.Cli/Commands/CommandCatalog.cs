@@ -17,5 +17,6 @@ internal static class CommandCatalog
         yield return QuarantineCommand.Create();
         yield return TraceCommand.Create();
         yield return DmarcReportCommand.Create();
+        yield return ConsoleCommand.Create();
     }
 }

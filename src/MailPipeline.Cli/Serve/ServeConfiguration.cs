@@ -30,6 +30,8 @@ internal sealed class ServeConfiguration
         ["Edge:ListenAddress"] = "127.0.0.1",
         ["Edge:Port"] = "2525",
         ["Logging:LogLevel:Default"] = "Warning",
+        // Who released or deleted what (console and CLI) is always written.
+        ["Logging:LogLevel:MailPipeline.Audit"] = "Information",
     };
 
     public required IConfiguration Configuration { get; init; }
@@ -41,6 +43,9 @@ internal sealed class ServeConfiguration
     public required PipelineOptions Pipeline { get; init; }
 
     public required DeliveryOptions Delivery { get; init; }
+
+    /// <summary>The operator console (section <c>Console</c>; its access rule is checked when serve starts).</summary>
+    public WebConsole.ConsoleOptions Console { get; init; } = new();
 
     /// <summary>Recipient verification at RCPT (section <c>Edge:RecipientVerification</c>).</summary>
     public RecipientVerificationOptions RecipientVerification { get; init; } = new();
@@ -128,8 +133,10 @@ internal sealed class ServeConfiguration
             }
         }
 
+        var console = new WebConsole.ConsoleOptions();
+        configuration.GetSection(WebConsole.ConsoleOptions.SectionName).Bind(console, o => o.ErrorOnUnknownConfiguration = true);
         string data = arguments.DataDirectory ?? configuration["Pipeline:DataDirectory"] ?? "data";
-        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery, RecipientVerification = edge.RecipientVerification, DmarcReporting = reporting };
+        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery, RecipientVerification = edge.RecipientVerification, DmarcReporting = reporting, Console = console };
     }
 
     /// <summary>Binds and validates every check section.</summary>
