@@ -175,7 +175,7 @@ public sealed partial class DmarcReportSender
             var message = Compose(_identity, file, destination.Address!, now);
             using var buffer = new MemoryStream();
             await message.WriteToAsync(FormatOptions.Default, buffer, cancellationToken).ConfigureAwait(false);
-            var result = await _client!.SendAsync(_relay!, _identity.Email, [destination.Address!], buffer.ToArray(), new MessageTraits(), cancellationToken).ConfigureAwait(false);
+            var result = await _client!.SendAsync(_relay!, _identity.Email, [destination.Address!], buffer.ToArray(), new MessageTraits(), cancellationToken: cancellationToken).ConfigureAwait(false);
             var outcome = result.Outcomes.Count > 0 ? result.Outcomes[0] : new RecipientOutcome(destination.Address!, RecipientStatus.Deferred, result.Summary);
             (status, reply) = outcome.Status switch
             {
