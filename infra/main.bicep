@@ -1,7 +1,7 @@
 targetScope = 'resourceGroup'
 
 metadata name = 'MailPipeline'
-metadata description = 'The whole MailPipeline deployment in one resource group: monitoring, storage, Service Bus, the Functions app, the SMTP edge (a VM Scale Set behind a pass-through load balancer, so it sees each sender\'s address), Key Vault, identities and least-privilege role assignments. No keys or connection strings anywhere: every connection uses Entra ID.'
+metadata description = 'The whole MailPipeline deployment in one resource group: monitoring (with the operators\' workbook and alert rules), storage, Service Bus, the Functions app, the SMTP edge (a VM Scale Set behind a pass-through load balancer, so it sees each sender\'s address), Key Vault, identities and least-privilege role assignments. No keys or connection strings anywhere: every connection uses Entra ID.'
 
 import { serviceBusSkuType, retentionType, edgeScaleType } from 'modules/shared.bicep'
 
@@ -118,6 +118,9 @@ param functionsMaximumInstanceCount int = 40
 @description('Optional. Days the Log Analytics workspace keeps logs.')
 param logRetentionInDays int = 30
 
+@description('Optional. E-mail address for the alerts (dead-letter queue growing, pipeline stalled); empty: they show in Azure Monitor only.')
+param alertEmailAddress string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 // The ARC sealing key exists exactly when a sealing domain is set (known before deployment: conditions and setting
 // lists must not depend on outputs).
@@ -166,6 +169,19 @@ module messaging 'modules/messaging.bicep' = {
     tags: allTags
     skuName: serviceBusSku
     workspaceResourceId: monitoring.outputs.workspaceResourceId
+  }
+}
+
+module observability 'modules/observability.bicep' = {
+  name: '${deploymentPrefix}-observability'
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: allTags
+    applicationInsightsResourceId: monitoring.outputs.applicationInsightsResourceId
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
+    serviceBusNamespaceResourceId: messaging.outputs.resourceId
+    alertEmailAddress: alertEmailAddress
   }
 }
 
@@ -309,6 +325,9 @@ output arcSealingKeyId string = keyVault.outputs.arcSealingKeyId
 
 @description('Name of the Log Analytics workspace.')
 output logAnalyticsWorkspaceName string = monitoring.outputs.workspaceName
+
+@description('Resource id of the operations workbook (Azure Monitor > Workbooks).')
+output operationsWorkbookId string = observability.outputs.workbookResourceId
 
 @description('Login server of the registry; azd pushes the edge image there.')
 output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer

@@ -24,3 +24,4 @@ param deliveryPasswordSecretName = readEnvironmentVariable('MAILPIPELINE_NEXT_HO
 param arcSealingDomain = readEnvironmentVariable('MAILPIPELINE_ARC_DOMAIN', '')
 param arcSealingSelector = readEnvironmentVariable('MAILPIPELINE_ARC_SELECTOR', 'arc')
 param operatorPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+param alertEmailAddress = readEnvironmentVariable('MAILPIPELINE_ALERT_EMAIL', '')

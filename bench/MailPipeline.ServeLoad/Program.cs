@@ -20,7 +20,10 @@ int connections = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCult
 string driver = args.Length > 2 ? args[2] : "mailkit";
 int size = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 1024;
 int wait = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 0;
-string cli = Path.Combine(RepoPaths.Root, "src", "MailPipeline.Cli", "bin", "Release", "net10.0", "mailpipeline.dll");
+// SERVE_LOAD_CLI runs another build (e.g. a worktree of main, for a before/after comparison in one session).
+string cli = Environment.GetEnvironmentVariable("SERVE_LOAD_CLI") is { Length: > 0 } other
+    ? other
+    : Path.Combine(RepoPaths.Root, "src", "MailPipeline.Cli", "bin", "Release", "net10.0", "mailpipeline.dll");
 string work = Directory.CreateTempSubdirectory("mp-serve-load-").FullName;
 
 await using var dns = new DnsServerFixture();
@@ -151,5 +154,14 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"accept rate {accepted / sendSeconds:F0} msgs/s ({sendSeconds:F1} s); end to end {latencies.Count / (lastVerdict - firstAccept).TotalSeconds:F0} msgs/s ({(lastVerdict - firstAccept).TotalSeconds:F1} s from the first accept to the last verdict)"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"accept-to-verdict latency ms: p50 {Percentile(0.50):F0}, p90 {Percentile(0.90):F0}, p99 {Percentile(0.99):F0}, max {latencies.LastOrDefault():F0}"));
+// serve's own CPU time (user + system) over its whole life so far: start-up, the load and the drain. Per message it is
+// the figure to compare between builds on a shared machine, where wall time mostly measures the neighbours.
+using (var process = System.Diagnostics.Process.GetProcessById(serve.Id))
+{
+    double cpu = process.TotalProcessorTime.TotalSeconds;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"serve CPU {cpu:F1} s ({cpu * 1000 / Math.Max(1, latencies.Count):F2} ms per routed message)"));
+}
+
 serve.Dispose();
 Directory.Delete(work, recursive: true);

@@ -2,6 +2,7 @@ using System.Net;
 using MailPipeline.Core.Dns;
 using MailPipeline.Edge;
 using MailPipeline.Pipeline.Azure;
+using MailPipeline.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -19,6 +20,9 @@ builder.Services.AddSingleton<IDnsResolver>(sp =>
 // Blob Storage + Service Bus when PipelineStorage and ServiceBusConnection are configured; else the local spool.
 builder.Services.TryAddAzureEdgeAdapters(builder.Configuration);
 builder.Services.AddSmtpEdge();
+// Metrics on /metrics (Prometheus); OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; Azure Monitor with the deployment's
+// APPLICATIONINSIGHTS_CONNECTION_STRING (Entra ID through the edge's identity).
+builder.Services.AddMailPipelineTelemetry(builder.Configuration, "mailpipeline-edge", prometheus: true);
 // The deployment sets one authserv-id for the edge and the Functions (infra/app-settings.json: MailPipeline__AuthServId).
 builder.Services.PostConfigure<EdgeOptions>(edge =>
 {

@@ -49,6 +49,7 @@ public sealed partial class AggregateFunction
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(messageActions);
+        using var activity = ServiceBusTracing.StartProcessing("check-completed", message);
         using var scope = _logger.BeginScope(new Dictionary<string, object?>
         {
             ["MessageId"] = message.CorrelationId ?? message.MessageId,

@@ -48,6 +48,7 @@ public sealed partial class StageMessageHandler
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(messageActions);
+        using var activity = ServiceBusTracing.StartProcessing("mail-received/" + stage, message);
         using var scope = _logger.BeginScope(new Dictionary<string, object?>
         {
             ["MessageId"] = message.CorrelationId ?? message.MessageId,

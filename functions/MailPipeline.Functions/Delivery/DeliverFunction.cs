@@ -75,6 +75,7 @@ public sealed partial class DeliverFunction
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(messageActions);
         string? id = string.IsNullOrEmpty(message.CorrelationId) ? message.MessageId : message.CorrelationId;
+        using var activity = ServiceBusTracing.StartProcessing("mail-routed/deliver", message); // continues the message's trace
         using var scope = _logger.BeginScope(new Dictionary<string, object?> { ["MessageId"] = id, ["CorrelationId"] = message.CorrelationId });
         if (string.IsNullOrEmpty(id))
         {

@@ -1,4 +1,5 @@
 using Azure.Messaging.ServiceBus;
+using MailPipeline.Pipeline.Azure.ServiceBus;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 
@@ -59,7 +60,7 @@ public sealed partial class RoutingAuditFunction
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(messageActions);
-
+        using var activity = ServiceBusTracing.StartProcessing("mail-routed/audit", message);
         using var scope = _logger.BeginScope(new Dictionary<string, object?>
         {
             ["MessageId"] = message.MessageId,

@@ -9,6 +9,7 @@ using MailPipeline.Pipeline.InProcess;
 using MailPipeline.Pipeline.Ports;
 using MailPipeline.Pipeline.Processing;
 using MailPipeline.Pipeline.Storage;
+using MailPipeline.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -23,7 +24,8 @@ namespace MailPipeline.Cli.Serve;
 /// <summary>
 /// The generic host of <c>mailpipeline serve</c>: the SMTP edge storing into the local spool and publishing
 /// into the in-process pipeline, the pipeline's workers and reconciliation, and <c>/healthz</c>,
-/// <c>/readyz</c>, <c>/metrics</c> on the HTTP endpoint.
+/// <c>/readyz</c>, <c>/metrics</c> (OpenTelemetry's Prometheus exporter) on the HTTP endpoint; traces and logs to
+/// OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
 /// </summary>
 internal static class ServeHost
 {
@@ -33,6 +35,7 @@ internal static class ServeHost
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration.Configuration);
+        builder.Configuration.AddInMemoryCollection(MailPipelineTelemetry.StandardVariables()); // OTEL_*, APPLICATIONINSIGHTS_*
         builder.Logging.ClearProviders();
         builder.Logging.AddConfiguration(configuration.Configuration.GetSection("Logging"));
         builder.Logging.AddSimpleConsole(o =>
@@ -49,6 +52,7 @@ internal static class ServeHost
         var cache = new CachingDnsResolver(new DnsClientResolver(dns), dns);
         builder.Services.AddSingleton<IDnsResolver>(cache);
         builder.Services.AddSingleton(configuration);
+        builder.Services.AddMailPipelineTelemetry(builder.Configuration, "mailpipeline-serve", prometheus: true);
         builder.Services.AddSingleton(sp => new MessageAuthenticator(cache, configuration.Authentication, sp.GetRequiredService<ILoggerFactory>()));
         var sealing = configuration.Authentication.Arc.Sealing;
         var sealer = sealing.IsEnabled ? new ArcSealer(PemArcSigningKey.FromFile(sealing.PrivateKeyPath!), sealing.Domain!, sealing.Selector!) : null;
@@ -62,7 +66,6 @@ internal static class ServeHost
                 sp.GetRequiredService<ILoggerFactory>(),
                 spool: configuration.Configuration.GetSection(LocalDiskStoreOptions.SectionName).Get<LocalDiskStoreOptions>(),
                 delivery: new LocalDeliverySetup(configuration.Delivery, cache, sealer));
-            pipeline.Metrics.ObserveDns(() => (cache.Hits + cache.Misses, cache.Hits));
             var writer = TextWriter.Synchronized(output);
             pipeline.Aggregator.MessageRouted += (_, e) => writer.WriteLine(e.ToSummaryLine());
             if (pipeline.Delivery is { } delivery)
@@ -101,8 +104,7 @@ internal static class ServeHost
             string body = $"smtp {(smtp ? "ok" : "down")}\nstore {(store ? "ok" : "down")}\npipeline {(transport ? "ok" : "down")}\n";
             return Results.Text(body, statusCode: smtp && store && transport ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
-        app.MapGet("/metrics", (EdgeMetrics edge, LocalPipeline pipeline) =>
-            Results.Text(edge.ToPrometheusText() + pipeline.Metrics.ToPrometheusText() + (pipeline.Delivery?.Metrics.ToPrometheusText() ?? string.Empty), "text/plain; version=0.0.4"));
+        app.MapMailPipelineMetrics();
         return app;
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace MailPipeline.Core.Dns;
 
@@ -48,7 +49,8 @@ public sealed class CachingDnsResolver : IDnsResolver
         if (_options.CacheSize == 0)
         {
             Interlocked.Increment(ref _misses);
-            return await _inner.QueryAsync(name, type, cancellationToken).ConfigureAwait(false);
+            DnsTelemetry.Asked(fromCache: false);
+            return await QueryUpstreamAsync(name, type, cancellationToken).ConfigureAwait(false);
         }
 
         var key = (Normalize(name), type);
@@ -58,6 +60,9 @@ public sealed class CachingDnsResolver : IDnsResolver
             if (entry.Expires > now)
             {
                 Interlocked.Increment(ref _hits);
+                DnsTelemetry.Asked(fromCache: true);
+                // A cached answer is an event on the asking stage's span, not a span of its own (cheap, and the trace shows it).
+                Activity.Current?.AddEvent(new ActivityEvent("dns.cache_hit", tags: new ActivityTagsCollection { ["dns.question.name"] = key.Item1, ["dns.question.type"] = type.ToString().ToUpperInvariant() }));
                 return entry.Result;
             }
 
@@ -65,6 +70,7 @@ public sealed class CachingDnsResolver : IDnsResolver
         }
 
         Interlocked.Increment(ref _misses);
+        DnsTelemetry.Asked(fromCache: false);
         var task = _inFlight.GetOrAdd(key, k => FetchAsync(k, cancellationToken));
         try
         {
@@ -81,7 +87,7 @@ public sealed class CachingDnsResolver : IDnsResolver
 
     private async Task<DnsResult> FetchAsync((string Name, DnsRecordType Type) key, CancellationToken cancellationToken)
     {
-        var result = await _inner.QueryAsync(key.Name, key.Type, cancellationToken).ConfigureAwait(false);
+        var result = await QueryUpstreamAsync(key.Name, key.Type, cancellationToken).ConfigureAwait(false);
         var ttl = Lifetime(result);
         if (ttl > TimeSpan.Zero)
         {
@@ -92,6 +98,15 @@ public sealed class CachingDnsResolver : IDnsResolver
             }
         }
 
+        return result;
+    }
+
+    private async Task<DnsResult> QueryUpstreamAsync(string name, DnsRecordType type, CancellationToken cancellationToken)
+    {
+        using var activity = DnsTelemetry.StartQuery(name, type);
+        long started = _time.GetTimestamp();
+        var result = await _inner.QueryAsync(name, type, cancellationToken).ConfigureAwait(false);
+        DnsTelemetry.Answered(activity, result, _time.GetElapsedTime(started));
         return result;
     }
 

@@ -1,49 +1,50 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Globalization;
-using System.Text;
-using MailPipeline.Pipeline.Processing;
+using MailPipeline.Core.Telemetry;
 
 namespace MailPipeline.Edge;
 
 /// <summary>
-/// The edge's counters: sessions, accepted messages and bytes, rejections by reason. Published on the
-/// <c>MailPipeline.Edge</c> <see cref="Meter"/> (for OpenTelemetry) and as Prometheus text on <c>/metrics</c>.
+/// The edge's counters: sessions, accepted messages and bytes, rejections by reason, client addresses by source.
+/// Published on the <c>MailPipeline.Edge</c> <see cref="Meter"/>; OpenTelemetry exports them (Prometheus on
+/// <c>/metrics</c>, OTLP, Azure Monitor). The totals are also kept here for the edge's own tests and status.
 /// </summary>
-public sealed class EdgeMetrics : IDisposable
+public sealed class EdgeMetrics
 {
     /// <summary>The meter name.</summary>
-    public const string MeterName = "MailPipeline.Edge";
+    public const string MeterName = TelemetryNames.Edge;
 
-    private readonly Meter _meter = new(MeterName);
-    private readonly Counter<long> _sessions;
-    private readonly Counter<long> _accepted;
-    private readonly Counter<long> _bytes;
-    private readonly Counter<long> _rejected;
-    private readonly Histogram<double> _commit;
-    private readonly SecondsHistogram _commitSeconds = new(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1);
-    private readonly Counter<long> _clientAddresses;
+    // One meter per process (not per instance): a scrape must never see the same metric twice.
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> Sessions = Meter.CreateCounter<long>("mailpipeline.edge.sessions", description: "SMTP sessions admitted.");
+    private static readonly Counter<long> AcceptedMessages = Meter.CreateCounter<long>("mailpipeline.edge.messages.accepted", description: "Messages stored, published and answered 250.");
+    // No unit on purpose: with "By" the exporter would rename it mailpipeline_edge_bytes_accepted_bytes_total.
+    private static readonly Counter<long> AcceptedBytes = Meter.CreateCounter<long>("mailpipeline.edge.bytes.accepted", description: "Octets of accepted messages.");
+    private static readonly Counter<long> Rejections = Meter.CreateCounter<long>("mailpipeline.edge.rejected", description: "Connections, commands and messages refused, by reason.");
+    private static readonly Counter<long> ClientAddresses = Meter.CreateCounter<long>("mailpipeline.edge.client_addresses", description: "Client addresses taken from a PROXY header, XCLIENT or XFORWARD, by source.");
+    private static readonly Counter<long> Verifications = Meter.CreateCounter<long>("mailpipeline.edge.recipient_verifications", description: "Recipient verifications at RCPT by result (exists, unknown, failed, not-verifiable) and source (cache, probe).");
+    private static readonly double[] CommitBounds = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1];
+
+    // Unit "s": the exporter names it mailpipeline_edge_commit_seconds (the name bench/smtp-anchors.sh reads).
+    private static readonly Histogram<double> Commits = Meter.CreateHistogram(
+        "mailpipeline.edge.commit",
+        unit: "s",
+        description: "End of DATA to the message and envelope being durable (the group commit wait).",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CommitBounds });
+
+    private static long s_activeSessions;
+
+    // This instance's commit durations by bucket of CommitBounds (last = above them), for CommittedWithin.
+    private readonly long[] _commitCounts = new long[CommitBounds.Length + 1];
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _clientAddressesBySource = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Result, string Source), long> _verifications = new();
-    private readonly Counter<long> _verified;
     private long _sessionsTotal;
     private long _acceptedTotal;
-    private long _bytesTotal;
     private long _activeSessions;
 
-    /// <summary>Creates the counters.</summary>
-    public EdgeMetrics()
-    {
-        _sessions = _meter.CreateCounter<long>("mailpipeline.edge.sessions", description: "SMTP sessions admitted");
-        _accepted = _meter.CreateCounter<long>("mailpipeline.edge.messages.accepted", description: "Messages stored, published and answered 250");
-        _bytes = _meter.CreateCounter<long>("mailpipeline.edge.bytes.accepted", unit: "By", description: "Octets of accepted messages");
-        _rejected = _meter.CreateCounter<long>("mailpipeline.edge.rejected", description: "Rejections by reason");
-        _commit = _meter.CreateHistogram<double>("mailpipeline.edge.commit.duration", unit: "s", description: "End of DATA to the message and envelope being durable (the group commit wait)");
-        _clientAddresses = _meter.CreateCounter<long>("mailpipeline.edge.client_addresses", description: "Client addresses taken from a PROXY header or XCLIENT, by source");
-        _verified = _meter.CreateCounter<long>("mailpipeline.edge.recipient_verifications", description: "Recipient verifications at RCPT by result (exists, unknown, failed, not-verifiable) and source (cache, probe)");
-        _meter.CreateObservableGauge("mailpipeline.edge.sessions.active", () => Interlocked.Read(ref _activeSessions));
-    }
+    static EdgeMetrics() =>
+        Meter.CreateObservableUpDownCounter("mailpipeline.edge.sessions.active", () => Interlocked.Read(ref s_activeSessions), description: "SMTP sessions open now.");
 
     /// <summary>Sessions admitted since start.</summary>
     public long SessionsTotal => Interlocked.Read(ref _sessionsTotal);
@@ -70,82 +71,66 @@ public sealed class EdgeMetrics : IDisposable
     internal void RecipientVerified(string result, string source)
     {
         _verifications.AddOrUpdate((result, source), 1, static (_, n) => n + 1);
-        _verified.Add(1, new KeyValuePair<string, object?>("result", result), new KeyValuePair<string, object?>("source", source));
+        Verifications.Add(1, new KeyValuePair<string, object?>("result", result), new KeyValuePair<string, object?>("source", source));
     }
 
     internal void ClientAddressFrom(string source)
     {
         _clientAddressesBySource.AddOrUpdate(source, 1, static (_, n) => n + 1);
-        _clientAddresses.Add(1, new KeyValuePair<string, object?>("source", source));
+        ClientAddresses.Add(1, new KeyValuePair<string, object?>("source", source));
     }
 
     internal void SessionStarted()
     {
         Interlocked.Increment(ref _sessionsTotal);
         Interlocked.Increment(ref _activeSessions);
-        _sessions.Add(1);
+        Interlocked.Increment(ref s_activeSessions);
+        Sessions.Add(1);
     }
 
-    internal void SessionEnded() => Interlocked.Decrement(ref _activeSessions);
+    internal void SessionEnded()
+    {
+        Interlocked.Decrement(ref _activeSessions);
+        Interlocked.Decrement(ref s_activeSessions);
+    }
 
     internal void Accepted(long bytes)
     {
         Interlocked.Increment(ref _acceptedTotal);
-        Interlocked.Add(ref _bytesTotal, bytes);
-        _accepted.Add(1);
-        _bytes.Add(bytes);
+        AcceptedMessages.Add(1);
+        AcceptedBytes.Add(bytes);
     }
 
     /// <summary>Messages whose commit took at most <paramref name="seconds"/> (for the added latency of group commit).</summary>
     /// <param name="seconds">A bucket bound of the histogram.</param>
     /// <returns>The count, or -1 when it is not a bucket bound.</returns>
-    public long CommittedWithin(double seconds) => _commitSeconds.CountWithin(seconds);
+    public long CommittedWithin(double seconds)
+    {
+        int last = Array.IndexOf(CommitBounds, seconds);
+        long count = 0;
+        for (int i = 0; i <= last; i++)
+        {
+            count += Interlocked.Read(ref _commitCounts[i]);
+        }
+
+        return last < 0 ? -1 : count;
+    }
 
     internal void Committed(TimeSpan duration)
     {
-        double seconds = duration.TotalSeconds;
-        _commitSeconds.Observe(seconds);
-        _commit.Record(seconds);
+        double seconds = Math.Max(0, duration.TotalSeconds); // clock skew never makes a negative duration
+        int bucket = Array.FindIndex(CommitBounds, b => seconds <= b);
+        Interlocked.Increment(ref _commitCounts[bucket < 0 ? CommitBounds.Length : bucket]);
+        Commits.Record(seconds);
     }
 
     internal void Rejected(string reason)
     {
         _rejectedByReason.AddOrUpdate(reason, 1, static (_, n) => n + 1);
-        _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        Rejections.Add(1, new KeyValuePair<string, object?>("reason", reason));
     }
 
-    /// <summary>The counters in the Prometheus text exposition format.</summary>
-    /// <returns>The text.</returns>
-    public string ToPrometheusText()
-    {
-        var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_sessions_total counter\nmailpipeline_edge_sessions_total {SessionsTotal}\n");
-        text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_sessions_active gauge\nmailpipeline_edge_sessions_active {Interlocked.Read(ref _activeSessions)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_messages_accepted_total counter\nmailpipeline_edge_messages_accepted_total {AcceptedTotal}\n");
-        text.Append(CultureInfo.InvariantCulture, $"# TYPE mailpipeline_edge_bytes_accepted_total counter\nmailpipeline_edge_bytes_accepted_total {Interlocked.Read(ref _bytesTotal)}\n");
-        text.Append("# TYPE mailpipeline_edge_commit_seconds histogram\n");
-        _commitSeconds.AppendSamples(text, "mailpipeline_edge_commit_seconds");
-        text.Append("# TYPE mailpipeline_edge_rejected_total counter\n");
-        foreach ((string reason, long count) in _rejectedByReason.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_rejected_total{{reason=\"{reason}\"}} {count}\n");
-        }
+    /// <summary>Sessions of this edge open now.</summary>
+    public long ActiveSessions => Interlocked.Read(ref _activeSessions);
 
-        text.Append("# TYPE mailpipeline_edge_client_addresses_total counter\n");
-        foreach ((string source, long count) in _clientAddressesBySource.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_client_addresses_total{{source=\"{source}\"}} {count}\n");
-        }
-
-        text.Append("# TYPE mailpipeline_edge_recipient_verifications_total counter\n");
-        foreach (((string result, string source), long count) in _verifications.OrderBy(p => p.Key.Result, StringComparer.Ordinal).ThenBy(p => p.Key.Source, StringComparer.Ordinal))
-        {
-            text.Append(CultureInfo.InvariantCulture, $"mailpipeline_edge_recipient_verifications_total{{result=\"{result}\",source=\"{source}\"}} {count}\n");
-        }
-
-        return text.ToString();
-    }
-
-    /// <inheritdoc />
-    public void Dispose() => _meter.Dispose();
 }

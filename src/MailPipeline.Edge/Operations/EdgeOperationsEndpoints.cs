@@ -1,4 +1,5 @@
 using MailPipeline.Pipeline.Ports;
+using MailPipeline.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -11,7 +12,8 @@ public static class EdgeOperationsEndpoints
 {
     /// <summary>
     /// Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (the SMTP listener accepts and the store
-    /// and publisher are reachable; 503 otherwise) and <c>/metrics</c> (Prometheus text).
+    /// and publisher are reachable; 503 otherwise) and <c>/metrics</c> (Prometheus text, from
+    /// OpenTelemetry's exporter: the host must have called <c>AddMailPipelineTelemetry</c> with Prometheus on).
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
     /// <returns>The route builder.</returns>
@@ -31,7 +33,7 @@ public static class EdgeOperationsEndpoints
             string body = $"smtp {(smtp ? "ok" : "down")}\nstore {(store ? "ok" : "down")}\npublisher {(publisher ? "ok" : "down")}\n";
             return Results.Text(body, statusCode: smtp && store && publisher ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
-        endpoints.MapGet("/metrics", (EdgeMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4"));
+        endpoints.MapMailPipelineMetrics(); // /metrics: OpenTelemetry's Prometheus exporter
         return endpoints;
     }
 

@@ -214,6 +214,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
             XclientAllowed = admitted.XclientAllowed,
             XforwardAllowed = _policy.XforwardHosts.Contains(admitted.Client.Address),
         };
+        session.Activity = EdgeTelemetry.StartSession(session);
         session.Wait = Sessions.Add(session);
         context.Properties[EdgeSession.PropertyKey] = session;
         context.Properties[EndpointListener.LocalEndPointKey] = admitted.Socket.LocalEndPoint!;
@@ -229,6 +230,7 @@ internal sealed class EdgeListenerFactory : IEndpointListenerFactory
             session.Wait.Dispose();
             _limiter.Release(session.LimiterKey);
             _metrics.SessionEnded();
+            EdgeTelemetry.EndSession(session);
             Log.SessionEnded(_logger, session.Id, session.ClientIp, session.Helo, session.Accepted, session.Rejected, session.LastResult, session.Tls?.Protocol);
         });
     }

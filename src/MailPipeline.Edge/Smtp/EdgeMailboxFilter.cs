@@ -33,6 +33,7 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
     {
         var session = EdgeSession.From(context);
         session.RecipientCount = 0;
+        session.TransactionStarted = DateTimeOffset.UtcNow;
         session.Recipients.Clear();
         if (session.ClientUnavailable)
         {

@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using MailPipeline.Core.Dns;
+using MailPipeline.Core.Telemetry;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
 using Microsoft.Extensions.Logging;
@@ -44,6 +46,14 @@ internal sealed class EdgeMessageStore : IMessageStore
     public async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
     {
         var session = EdgeSession.From(context);
+        using var activity = EdgeTelemetry.StartMessage(session, transaction.From?.Host?.ToLowerInvariant() ?? string.Empty, transaction.To.Count);
+        var response = await SaveCoreAsync(session, transaction, cancellationToken).ConfigureAwait(false);
+        EdgeTelemetry.Replied(activity, response);
+        return response;
+    }
+
+    private async Task<SmtpResponse> SaveCoreAsync(EdgeSession session, IMessageTransaction transaction, CancellationToken cancellationToken)
+    {
         var data = session.PendingData;
         session.PendingData = null;
         if (data is null)
@@ -82,6 +92,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         }
 
         string id = data.Id;
+        Activity.Current?.SetTag(TelemetryNames.MessageId, id);
         string clientIp = session.ClientIp;
         if (data.WriteError is { } writeError || data.Writer is null)
         {
@@ -114,6 +125,9 @@ internal sealed class EdgeMessageStore : IMessageStore
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.StoreTimeout);
         long started = _time.GetTimestamp();
+
+        // The content went to the writer while DATA arrived; "store" is the durable commit (the group commit wait).
+        using (EdgeTelemetry.Source.StartActivity("store"))
         try
         {
             envelope = await data.Writer.CommitAsync(envelope, deadline.Token).ConfigureAwait(false);
@@ -125,6 +139,7 @@ internal sealed class EdgeMessageStore : IMessageStore
         }
 
         _metrics.Committed(_time.GetElapsedTime(started));
+        using (EdgeTelemetry.Source.StartActivity("publish", ActivityKind.Producer))
         try
         {
             await _publisher.PublishAsync(envelope, deadline.Token).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using MailPipeline.Pipeline.Contracts;
 using SmtpServer;
@@ -125,6 +126,12 @@ internal sealed class EdgeSession
     public int Rejected { get; set; }
 
     public string LastResult { get; set; } = "none";
+
+    /// <summary>The session's span (not current: each message is a trace of its own that links to it); null when not traced.</summary>
+    public Activity? Activity { get; set; }
+
+    /// <summary>When the current transaction's MAIL FROM was accepted (the start of the message's span).</summary>
+    public DateTimeOffset? TransactionStarted { get; set; }
 
     public static EdgeSession From(ISessionContext context) => (EdgeSession)context.Properties[PropertyKey];
 

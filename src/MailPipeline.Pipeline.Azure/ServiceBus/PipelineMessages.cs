@@ -16,6 +16,7 @@ namespace MailPipeline.Pipeline.Azure.ServiceBus;
 /// <item>routing decision on <c>mail-routed</c>: body = the verdict document; property <c>action</c>, and
 /// <c>container</c>/<c>blobName</c> of the routed copy (a claim check).</item>
 /// </list>
+/// Each carries the sending span's W3C trace context (<see cref="ServiceBusTracing"/>).
 /// </summary>
 public static class PipelineMessages
 {
@@ -62,6 +63,7 @@ public static class PipelineMessages
         message.ApplicationProperties[ServiceBusEntityNames.TargetProperty] = request.Stage;
         message.ApplicationProperties[AttemptProperty] = request.Attempt;
         message.ApplicationProperties[SchemaVersionProperty] = request.Envelope.SchemaVersion;
+        ServiceBusTracing.Inject(message);
         return message;
     }
 
@@ -131,6 +133,7 @@ public static class PipelineMessages
         };
         message.ApplicationProperties[StageProperty] = completion.Stage;
         message.ApplicationProperties[AttemptProperty] = completion.Attempt;
+        ServiceBusTracing.Inject(message);
         return message;
     }
 
@@ -180,6 +183,7 @@ public static class PipelineMessages
         message.ApplicationProperties[ServiceBusEntityNames.ActionProperty] = word;
         message.ApplicationProperties["container"] = container;
         message.ApplicationProperties["blobName"] = messageId + ".eml";
+        ServiceBusTracing.Inject(message);
         return message;
     }
 

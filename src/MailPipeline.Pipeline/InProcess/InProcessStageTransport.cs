@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
+using MailPipeline.Pipeline.Processing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -11,11 +13,13 @@ namespace MailPipeline.Pipeline.InProcess;
 /// publish waits when it is full), completions on an unbounded one, each read by a bounded number of
 /// workers; scheduled retries wait on the clock. Not durable by itself: the stored envelope, results and
 /// verdicts are the record, and the reconciliation sweep re-drives whatever a crash or shutdown dropped.
+/// Each item carries the W3C trace context of the span that sent it (as a Service Bus message carries its
+/// <c>Diagnostic-Id</c>), and its handler runs in a consumer span under that parent: one trace per message.
 /// </summary>
 public sealed partial class InProcessStageTransport : IStageDispatcher, IMailReceivedPublisher, IAsyncDisposable
 {
-    private readonly Channel<StageRequest> _requests;
-    private readonly Channel<StageCompletion> _completions = Channel.CreateUnbounded<StageCompletion>();
+    private readonly Channel<Traced<StageRequest>> _requests;
+    private readonly Channel<Traced<StageCompletion>> _completions = Channel.CreateUnbounded<Traced<StageCompletion>>();
     private readonly int _concurrency;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -35,7 +39,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
-        _requests = Channel.CreateBounded<StageRequest>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait });
+        _requests = Channel.CreateBounded<Traced<StageRequest>>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait });
         _concurrency = concurrency;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
@@ -54,8 +58,8 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
         ArgumentNullException.ThrowIfNull(onCompleted);
         for (int i = 0; i < _concurrency; i++)
         {
-            _workers.Add(Task.Run(() => PumpAsync(_requests.Reader, r => r.Envelope.MessageId, runStage, onFault)));
-            _workers.Add(Task.Run(() => PumpAsync(_completions.Reader, c => c.MessageId, onCompleted, onFault)));
+            _workers.Add(Task.Run(() => PumpAsync(_requests.Reader, "mail-received", r => r.Envelope.MessageId, runStage, onFault)));
+            _workers.Add(Task.Run(() => PumpAsync(_completions.Reader, "check-completed", c => c.MessageId, onCompleted, onFault)));
         }
     }
 
@@ -73,7 +77,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
     public async Task DispatchAsync(StageRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        await _requests.Writer.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+        await _requests.Writer.WriteAsync(Traced.Of(request), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -90,6 +94,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
         }
 
         var delay = notBefore - _time.GetUtcNow();
+        var traced = Traced.Of(request);
         Interlocked.Increment(ref _scheduled);
         _ = Task.Run(async () =>
         {
@@ -100,7 +105,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
                     await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
                 }
 
-                await _requests.Writer.WriteAsync(request, _stopping.Token).ConfigureAwait(false);
+                await _requests.Writer.WriteAsync(traced, _stopping.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
             {
@@ -119,7 +124,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
     public async Task CompletedAsync(StageCompletion completion, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(completion);
-        await _completions.Writer.WriteAsync(completion, cancellationToken).ConfigureAwait(false);
+        await _completions.Writer.WriteAsync(Traced.Of(completion), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -162,11 +167,12 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
         _stopping.Dispose();
     }
 
-    private async Task PumpAsync<T>(ChannelReader<T> reader, Func<T, string> idOf, Func<T, CancellationToken, Task> handler, Action<string, Exception>? onFault)
+    private async Task PumpAsync<T>(ChannelReader<Traced<T>> reader, string entity, Func<T, string> idOf, Func<T, CancellationToken, Task> handler, Action<string, Exception>? onFault)
     {
-        await foreach (var item in reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        await foreach (var (item, parent) in reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
         {
             Interlocked.Increment(ref _busy);
+            using var activity = PipelineTelemetry.StartHop(entity, idOf(item), parent);
             try
             {
                 await handler(item, CancellationToken.None).ConfigureAwait(false);
@@ -174,6 +180,7 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // An infrastructure fault: the message stays without a verdict and is re-driven by reconciliation.
+                PipelineTelemetry.Fail(activity, ex);
                 Log.HandlerFault(_logger, ex, idOf(item));
                 onFault?.Invoke(idOf(item), ex);
             }
@@ -182,6 +189,14 @@ public sealed partial class InProcessStageTransport : IStageDispatcher, IMailRec
                 Interlocked.Decrement(ref _busy);
             }
         }
+    }
+
+    /// <summary>An item and the context of the span that sent it.</summary>
+    private readonly record struct Traced<T>(T Item, ActivityContext Parent);
+
+    private static class Traced
+    {
+        public static Traced<T> Of<T>(T item) => new(item, Activity.Current?.Context ?? default);
     }
 
     private static partial class Log

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using MailPipeline.Core;
 using MailPipeline.Core.Authentication;
 using MailPipeline.Core.AuthenticationResults;
+using MailPipeline.Core.Telemetry;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
 using Microsoft.Extensions.Logging;
@@ -139,8 +141,19 @@ public sealed partial class Aggregator
         var dmarc = StageResultDocument<DmarcStageResult>.Parse(stored[3]);
 
         int attempt = new[] { spf.Attempt, dkim.Attempt, reputation.Attempt, dmarc.Attempt }.Max();
+        using var activity = PipelineTelemetry.Source.StartActivity("aggregate");
+        activity?.SetTag(TelemetryNames.MessageId, id);
+        PipelineTelemetry.SetEnvelope(activity, envelope);
         var report = await _authenticator.AggregateAsync(spf.Result, dkim.Result, reputation.Result, dmarc.Result, attempt, cancellationToken).ConfigureAwait(false);
         report = report with { MessageId = id, ReceivedAt = envelope.ReceivedAt };
+        if (activity is not null)
+        {
+            activity.SetTag(TelemetryNames.Verdict, report.Action);
+            activity.SetTag(TelemetryNames.FromDomain, report.Dmarc?.Domain);
+            activity.SetTag("mailpipeline.dmarc.result", report.Dmarc?.Result.ToRfc8601() ?? "none");
+            activity.SetTag(TelemetryNames.Reasons, string.Join("; ", report.Reasons));
+        }
+
         if (report.Action == "retry" && attempt < _maxAttempts)
         {
             // Only the stages whose temperror could change the action run again (the verdict policy's decision).
@@ -155,15 +168,16 @@ public sealed partial class Aggregator
         var action = report.Action == "deliver" ? RouteAction.Deliver : RouteAction.Quarantine;
         byte[] document = JsonSerializer.SerializeToUtf8Bytes(report, AuthenticationReport.JsonOptions);
         var creation = await _verdicts.TryCreateAsync(new StoredVerdict(id, action, document), cancellationToken).ConfigureAwait(false);
-        await RouteAsync(creation.Verdict, envelope, cancellationToken).ConfigureAwait(false);
+        string? headerMessageId = await RouteAsync(creation.Verdict, envelope, cancellationToken).ConfigureAwait(false);
         if (creation.Created)
         {
             var latency = (report.DecidedAt ?? _time.GetUtcNow()) - envelope.ReceivedAt;
             // The DMARC result first: a reader that sees the message counted (RoutedCount) sees its result too.
             _metrics.StageResult(StageNames.Dmarc, report.Dmarc?.Result.ToRfc8601() ?? "none");
             _metrics.MessageRouted(action, latency);
-            Log.Routed(_logger, id, report.Action, report.Dmarc?.Domain, latency.TotalMilliseconds);
-            MessageRouted?.Invoke(this, new MessageRoutedEventArgs(envelope, action, report, latency));
+            var routed = new MessageRoutedEventArgs(envelope, action, report, latency) { HeaderMessageId = headerMessageId };
+            Log.Routed(_logger, id, routed.ToLogFields(), latency.TotalMilliseconds);
+            MessageRouted?.Invoke(this, routed);
         }
 
         return creation.Verdict;
@@ -186,8 +200,12 @@ public sealed partial class Aggregator
         await RouteAsync(verdict, envelope, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RouteAsync(StoredVerdict verdict, MailEnvelope envelope, CancellationToken cancellationToken)
+    /// <returns>The message's Message-ID header field (for the per-message log line), or null.</returns>
+    private async Task<string?> RouteAsync(StoredVerdict verdict, MailEnvelope envelope, CancellationToken cancellationToken)
     {
+        using var activity = PipelineTelemetry.Source.StartActivity("route " + (verdict.Action == RouteAction.Deliver ? "deliver" : "quarantine"));
+        activity?.SetTag(TelemetryNames.MessageId, verdict.MessageId);
+        activity?.SetTag(TelemetryNames.Verdict, verdict.Action == RouteAction.Deliver ? "deliver" : "quarantine");
         var report = JsonSerializer.Deserialize<AuthenticationReport>(verdict.Document.Span, AuthenticationReport.JsonOptions)
             ?? throw new JsonException($"The verdict of {verdict.MessageId} is empty.");
         byte[] document = Delivery.RoutedDocument.Compose(verdict.Document.Span, envelope); // the envelope travels with the routed copy
@@ -203,13 +221,14 @@ public sealed partial class Aggregator
                 byte[] head = ComposeFinalMessage(header, _authenticator.AuthServId, report);
                 using var content = new PrefixedStream(head, stream);
                 await _routed.RouteAsync(verdict.MessageId, verdict.Action, content, document, cancellationToken).ConfigureAwait(false);
-                return;
+                return HeaderFields.MessageId(header);
             }
 
             var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
             using var whole = new MemoryStream(ComposeFinalMessage(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), _authenticator.AuthServId, report), writable: false);
             await _routed.RouteAsync(verdict.MessageId, verdict.Action, whole, document, cancellationToken).ConfigureAwait(false);
+            return HeaderFields.MessageId(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         }
     }
 
@@ -311,18 +330,18 @@ public sealed partial class Aggregator
     private async Task ScheduleRetryAsync(MailEnvelope envelope, string stage, int attempt, CancellationToken cancellationToken)
     {
         var delay = _options.RetryDelay(attempt);
-        _metrics.RetryScheduled();
-        Log.RetryScheduled(_logger, stage, attempt, delay.TotalSeconds);
+        _metrics.RetryScheduled(stage);
+        Log.RetryScheduled(_logger, envelope.MessageId, stage, attempt, delay.TotalSeconds);
         await _dispatcher.ScheduleAsync(new StageRequest(envelope, stage, attempt), _time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
     }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 810, Level = LogLevel.Information, Message = "Message {MessageId} routed to {Action} (From {FromDomain}), {LatencyMs} ms after acceptance")]
-        public static partial void Routed(ILogger logger, string messageId, string action, string? fromDomain, double latencyMs);
+        [LoggerMessage(EventId = 810, Level = LogLevel.Information, Message = "{MessageId}: {Summary}, {LatencyMs} ms after acceptance")]
+        public static partial void Routed(ILogger logger, string messageId, string summary, double latencyMs);
 
-        [LoggerMessage(EventId = 811, Level = LogLevel.Information, Message = "Stage {Stage} retry {Attempt} scheduled in {DelaySeconds} s after a temporary error")]
-        public static partial void RetryScheduled(ILogger logger, string stage, int attempt, double delaySeconds);
+        [LoggerMessage(EventId = 811, Level = LogLevel.Information, Message = "Message {MessageId} stage {Stage} retry {Attempt} scheduled in {DelaySeconds} s after a temporary error")]
+        public static partial void RetryScheduled(ILogger logger, string messageId, string stage, int attempt, double delaySeconds);
 
         [LoggerMessage(EventId = 812, Level = LogLevel.Error, Message = "Message {MessageId} completed a stage but has no stored envelope")]
         public static partial void NoEnvelope(ILogger logger, string messageId);

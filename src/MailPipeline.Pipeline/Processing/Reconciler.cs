@@ -119,7 +119,13 @@ public sealed partial class Reconciler
             _redrivenAt[id] = now;
             _metrics.Redriven();
             Log.Redriving(_logger, id, startup);
-            await _dispatcher.DispatchAsync(new StageRequest(envelope, StageNames.All), cancellationToken).ConfigureAwait(false);
+            // The edge's context did not survive (a restart, or a lost hop): a re-drive starts a trace of its own.
+            using (var activity = PipelineTelemetry.Source.StartActivity("redrive", System.Diagnostics.ActivityKind.Producer, parentContext: default))
+            {
+                activity?.SetTag(Core.Telemetry.TelemetryNames.MessageId, id);
+                PipelineTelemetry.SetEnvelope(activity, envelope);
+                await _dispatcher.DispatchAsync(new StageRequest(envelope, StageNames.All), cancellationToken).ConfigureAwait(false);
+            }
             count++;
         }
 

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using MailPipeline.Core;
 using MailPipeline.Core.Authentication;
 using MailPipeline.Core.Dkim;
+using MailPipeline.Core.Telemetry;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
 using Microsoft.Extensions.Logging;
@@ -64,7 +66,7 @@ public sealed partial class StageRunner
         {
             // The four run concurrently; the aggregator then hears once (a completion per temporary error, each
             // owed its retry, or one for the whole set), not four times.
-            var completions = await Task.WhenAll(StageNames.Checks.Select(s => RunOneAsync(request with { Stage = s }, cancellationToken))).ConfigureAwait(false);
+            var completions = await Task.WhenAll(StageNames.Checks.Select(s => RunOneAsync(request with { Stage = s }, announce: false, cancellationToken))).ConfigureAwait(false);
             var transient = completions.Where(c => c.IsTransient).ToList();
             foreach (var completion in transient.Count > 0 ? transient : [completions[^1]])
             {
@@ -79,14 +81,17 @@ public sealed partial class StageRunner
             throw new ArgumentException($"Unknown stage '{request.Stage}'.", nameof(request));
         }
 
-        var one = await RunOneAsync(request, cancellationToken).ConfigureAwait(false);
-        await _dispatcher.CompletedAsync(one, cancellationToken).ConfigureAwait(false);
+        await RunOneAsync(request, announce: true, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Runs one stage (or reuses its stored result) and stores the result; returns the completion to announce.</summary>
-    private async Task<StageCompletion> RunOneAsync(StageRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one stage (or reuses its stored result) and stores the result; returns the completion, announced here when
+    /// <paramref name="announce"/> (inside the stage's span, so the aggregator's trace continues under the stage).
+    /// </summary>
+    private async Task<StageCompletion> RunOneAsync(StageRequest request, bool announce, CancellationToken cancellationToken)
     {
         var envelope = request.Envelope;
+        using var activity = PipelineTelemetry.StartStage(request);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["MessageId"] = envelope.MessageId, ["Stage"] = request.Stage });
         byte[]? existing = await _results.GetAsync(envelope.MessageId, request.Stage, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
@@ -97,12 +102,14 @@ public sealed partial class StageRunner
             // the aggregation itself asked for another try.
             if (header.Attempt >= request.Attempt)
             {
-                Log.Reused(_logger, request.Stage, header.Attempt);
-                return new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient);
+                Log.Reused(_logger, envelope.MessageId, request.Stage, header.Attempt);
+                activity?.SetTag("mailpipeline.reused", true);
+                return await AnnounceAsync(new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient), announce, cancellationToken).ConfigureAwait(false);
             }
         }
 
-        var (document, transient, word) = await EvaluateAsync(request, cancellationToken).ConfigureAwait(false);
+        var (document, transient, word, cause) = await EvaluateAsync(request, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag(TelemetryNames.Result, word);
         await _results.PutAsync(envelope.MessageId, request.Stage, document, cancellationToken).ConfigureAwait(false);
         if (request.Stage != StageNames.Dmarc)
         {
@@ -113,13 +120,24 @@ public sealed partial class StageRunner
 
         if (transient)
         {
-            Log.TempError(_logger, request.Stage, request.Attempt);
+            Log.TempError(_logger, envelope.MessageId, request.Stage, request.Attempt, cause ?? "temporary error");
+            activity?.SetStatus(ActivityStatusCode.Error, cause);
         }
 
-        return new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient);
+        return await AnnounceAsync(new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient), announce, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<(byte[] Document, bool Transient, string Word)> EvaluateAsync(StageRequest request, CancellationToken cancellationToken)
+    private async Task<StageCompletion> AnnounceAsync(StageCompletion completion, bool announce, CancellationToken cancellationToken)
+    {
+        if (announce)
+        {
+            await _dispatcher.CompletedAsync(completion, cancellationToken).ConfigureAwait(false);
+        }
+
+        return completion;
+    }
+
+    private async Task<(byte[] Document, bool Transient, string Word, string? Cause)> EvaluateAsync(StageRequest request, CancellationToken cancellationToken)
     {
         var envelope = request.Envelope;
         switch (request.Stage)
@@ -127,7 +145,7 @@ public sealed partial class StageRunner
             case StageNames.Spf:
             {
                 var spf = await _authenticator.CheckSpfAsync(ToAuthenticationEnvelope(envelope), cancellationToken).ConfigureAwait(false);
-                return (Wrap(request, spf.IsTransient, spf), spf.IsTransient, spf.Result.ToRfc8601());
+                return (Wrap(request, spf.IsTransient, spf), spf.IsTransient, spf.Result.ToRfc8601(), spf.Reason);
             }
 
             case StageNames.Dkim:
@@ -137,7 +155,10 @@ public sealed partial class StageRunner
                 byte[] bytes = await ReadAllAsync(envelope, cancellationToken).ConfigureAwait(false);
                 var dkim = await _authenticator.CheckDkimAsync(RawMessage.Parse(bytes), cancellationToken).ConfigureAwait(false);
                 string word = dkim.Signatures.Count == 0 ? "none" : dkim.Signatures.Any(s => s.Result == AuthResult.Pass) ? "pass" : dkim.Signatures[0].Result.ToRfc8601();
-                return (Wrap(request, dkim.IsTransient, dkim), dkim.IsTransient, word);
+                string? cause = dkim.Arc.Result == AuthResult.TempError
+                    ? "ARC: " + dkim.Arc.Reason
+                    : dkim.Signatures.FirstOrDefault(s => s.Result == AuthResult.TempError) is { } failed ? $"DKIM d={failed.Domain} s={failed.Selector}: {failed.Reason}" : null;
+                return (Wrap(request, dkim.IsTransient, dkim), dkim.IsTransient, word, cause);
             }
 
             case StageNames.Reputation:
@@ -146,7 +167,10 @@ public sealed partial class StageRunner
                 string? fromDomain = _authenticator.ExtractFrom(header).Domain;
                 var reputation = await _authenticator.CheckReputationAsync(ToAuthenticationEnvelope(envelope), fromDomain, cancellationToken).ConfigureAwait(false);
                 string word = reputation.IsTransient ? "temperror" : reputation.Zones.Any(z => z.Blocking) ? "listed" : "clean";
-                return (Wrap(request, reputation.IsTransient, reputation), reputation.IsTransient, word);
+                string? cause = reputation.Iprev.Result == AuthResult.TempError
+                    ? "iprev: " + reputation.Iprev.Reason
+                    : reputation.Zones.FirstOrDefault(z => z.Status == "temperror" && z.Kind == "block") is { } zone ? $"{zone.Zone}: {zone.Error}" : null;
+                return (Wrap(request, reputation.IsTransient, reputation), reputation.IsTransient, word, cause);
             }
 
             default:
@@ -154,7 +178,7 @@ public sealed partial class StageRunner
                 byte[] header = await ReadHeaderAsync(envelope, cancellationToken).ConfigureAwait(false);
                 var dmarc = await _authenticator.DiscoverDmarcAsync(header, cancellationToken).ConfigureAwait(false);
                 string word = dmarc.IsTransient ? "temperror" : dmarc.FromDomain is null ? "permerror" : "discovered";
-                return (Wrap(request, dmarc.IsTransient, dmarc), dmarc.IsTransient, word);
+                return (Wrap(request, dmarc.IsTransient, dmarc), dmarc.IsTransient, word, dmarc.DnsError);
             }
         }
     }
@@ -221,10 +245,10 @@ public sealed partial class StageRunner
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 800, Level = LogLevel.Debug, Message = "Stage {Stage}: stored result of attempt {Attempt} reused")]
-        public static partial void Reused(ILogger logger, string stage, int attempt);
+        [LoggerMessage(EventId = 800, Level = LogLevel.Debug, Message = "Message {MessageId} stage {Stage}: stored result of attempt {Attempt} reused")]
+        public static partial void Reused(ILogger logger, string messageId, string stage, int attempt);
 
-        [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "Stage {Stage}: temporary error on attempt {Attempt}")]
-        public static partial void TempError(ILogger logger, string stage, int attempt);
+        [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "Message {MessageId} stage {Stage}: temporary error on attempt {Attempt}: {Cause}")]
+        public static partial void TempError(ILogger logger, string messageId, string stage, int attempt, string cause);
     }
 }

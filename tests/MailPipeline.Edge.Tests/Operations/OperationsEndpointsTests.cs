@@ -1,6 +1,7 @@
 using System.Net;
 using MailPipeline.Edge.Tests.Infrastructure;
 using MailPipeline.Pipeline.Ports;
+using MailPipeline.Telemetry;
 using MailPipeline.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -31,6 +32,7 @@ public sealed class OperationsEndpointsTests
         var publisher = new RecordingPublisher();
         builder.Services.AddSingleton<IMailReceivedPublisher>(publisher);
         builder.Services.AddSmtpEdge();
+        builder.Services.AddMailPipelineTelemetry(builder.Configuration, "mailpipeline-edge", prometheus: true); // as Program.cs
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, httpPort));
         await using var app = builder.Build();
         app.MapEdgeOperations();
@@ -43,7 +45,7 @@ public sealed class OperationsEndpointsTests
         publisher.Fail = true;
         var readyDown = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
         var health = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
-        string metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var metrics = await PrometheusText.ParseAsync(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
         await app.StopAsync();
 
         // assert
@@ -51,7 +53,7 @@ public sealed class OperationsEndpointsTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyDown.StatusCode);
         Assert.Contains("publisher down", await readyDown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        Assert.Contains("mailpipeline_edge_sessions_total 0", metrics, StringComparison.Ordinal);
+        Assert.Equal("gauge", metrics.Family("mailpipeline_edge_sessions_active").Type); // Prometheus text from OpenTelemetry's exporter
     }
 
     [Fact(Timeout = 30000)]

@@ -39,6 +39,7 @@ public sealed class InfraFixture : IAsyncLifetime
         param deliveryPasswordSecretName = 'relay-password'
         param arcSealingDomain = 'mail.test'
         param arcSealingSelector = 'arc2026'
+        param alertEmailAddress = 'oncall@example.test'
         """;
 
     private string _folder = string.Empty;
@@ -75,6 +76,9 @@ public sealed class InfraFixture : IAsyncLifetime
 
     /// <summary>infra/storage.json.</summary>
     public static JsonObject StorageLayout => ReadJson("storage.json");
+
+    /// <summary>infra/workbook.json (the operations workbook, with resource id placeholders).</summary>
+    public static JsonObject Workbook => ReadJson("workbook.json");
 
     /// <summary>infra/app-settings.json.</summary>
     public static JsonObject AppSettingsCatalog => ReadJson("app-settings.json");

@@ -16,7 +16,7 @@ public sealed class TestPipeline : IAsyncDisposable
 
     private int _routed;
 
-    public TestPipeline(int maxAttempts = 3, PipelineOptions? options = null)
+    public TestPipeline(int maxAttempts = 3, PipelineOptions? options = null, Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("mp-pipeline-").FullName;
         Dns = new InMemoryDnsResolver()
@@ -30,7 +30,7 @@ public sealed class TestPipeline : IAsyncDisposable
         auth.Dns.MessageBudget = TimeSpan.FromSeconds(10);
         Options = options ?? new PipelineOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(20), RetryMaxDelay = TimeSpan.FromMilliseconds(100), MaxConcurrency = 4 };
         Authenticator = new MessageAuthenticator(Switch, auth);
-        Pipeline = new LocalPipeline(Directory, Authenticator, maxAttempts, Options);
+        Pipeline = new LocalPipeline(Directory, Authenticator, maxAttempts, Options, loggers);
         Pipeline.Aggregator.MessageRouted += (_, _) => Interlocked.Increment(ref _routed);
     }
 
@@ -86,6 +86,21 @@ public sealed class TestPipeline : IAsyncDisposable
         }
 
         throw new TimeoutException($"Message {id} was not routed in time.");
+    }
+
+    /// <summary>Waits until <see cref="Aggregator.MessageRouted"/> fired <paramref name="count"/> times (after the metrics and the log line).</summary>
+    public async Task WaitRoutedEventsAsync(int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (RoutedEvents < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{RoutedEvents} of {count} routed events in time.");
+            }
+
+            await Task.Delay(20);
+        }
     }
 
     public async ValueTask DisposeAsync()

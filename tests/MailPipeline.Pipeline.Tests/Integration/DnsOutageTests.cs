@@ -46,7 +46,7 @@ public sealed class DnsOutageTests(DnsServerFixture dns) : IDisposable
         }
 
         // every message's SPF stage has met the outage (results are kept in memory: the log says so)
-        await WaitUntilAsync(() => System.Text.RegularExpressions.Regex.Count(serve.Output, "Stage spf: temporary error") >= Messages);
+        await WaitUntilAsync(() => System.Text.RegularExpressions.Regex.Count(serve.Output, "stage spf: temporary error") >= Messages);
         bool routedDuringOutage = Directory.EnumerateFiles(Path.Combine(data, "deliver")).Any() || Directory.EnumerateFiles(Path.Combine(data, "quarantine")).Any();
         proxy.ClearRules();
         await WaitUntilAsync(() => ids.All(id => File.Exists(Path.Combine(data, "deliver", id + ".eml")) || File.Exists(Path.Combine(data, "quarantine", id + ".eml"))));

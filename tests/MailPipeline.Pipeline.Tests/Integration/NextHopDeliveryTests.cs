@@ -117,7 +117,7 @@ public sealed class NextHopDeliveryTests(DnsServerFixture dns) : IDisposable
         var again = await SwaksAsync(serve.SmtpPort, "nobody@localhost");
         await WaitForAsync(() => File.Exists(Path.Combine(sink, "1.eml")), serve);
         using var http = new HttpClient();
-        string metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{serve.HttpPort}/metrics"));
+        var metrics = await PrometheusText.ParseAsync(await http.GetStringAsync(new Uri($"http://127.0.0.1:{serve.HttpPort}/metrics")));
 
         // assert: 550 at RCPT (never a 250 then a bounce), the known one delivered, the second unknown not probed again
         Assert.Contains("<** 550 5.1.1 Recipient address rejected: undeliverable address", unknown, StringComparison.Ordinal);
@@ -128,9 +128,9 @@ public sealed class NextHopDeliveryTests(DnsServerFixture dns) : IDisposable
         string[] seen = await File.ReadAllLinesAsync(Path.Combine(sink, "rcpt.log"));
         Assert.Equal(1, seen.Count(r => r == "nobody@localhost"));
         Assert.Equal(2, seen.Count(r => r == "bob@localhost")); // the probe, then the delivery
-        Assert.Contains("mailpipeline_edge_recipient_verifications_total{result=\"unknown\",source=\"probe\"} 1", metrics, StringComparison.Ordinal);
-        Assert.Contains("mailpipeline_edge_recipient_verifications_total{result=\"unknown\",source=\"cache\"} 1", metrics, StringComparison.Ordinal);
-        Assert.Contains("mailpipeline_edge_rejected_total{reason=\"unverified-recipient\"} 2", metrics, StringComparison.Ordinal);
+        Assert.Equal(1, metrics.Value("mailpipeline_edge_recipient_verifications_total", ("result", "unknown"), ("source", "probe")));
+        Assert.Equal(1, metrics.Value("mailpipeline_edge_recipient_verifications_total", ("result", "unknown"), ("source", "cache")));
+        Assert.Equal(2, metrics.Value("mailpipeline_edge_rejected_total", ("reason", "unverified-recipient")));
     }
 
     [Fact(Timeout = 180_000)]
@@ -209,16 +209,16 @@ public sealed class NextHopDeliveryTests(DnsServerFixture dns) : IDisposable
         await WaitForAsync(() => ids.All(id => File.Exists(Path.Combine(_work, "data", "delivery", "delivered", id + ".json"))), serve);
         await Task.Delay(3000); // three rescans: a second attempt would show now
         using var http = new HttpClient();
-        string metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{serve.HttpPort}/metrics"));
+        var metrics = await PrometheusText.ParseAsync(await http.GetStringAsync(new Uri($"http://127.0.0.1:{serve.HttpPort}/metrics")));
 
         // assert
         var dumps = sink.Dumps;
         Assert.Equal(12, dumps.Length);
         Assert.Equal(12, dumps.Select(d => MimeMessage.Load(new MemoryStream(Encoding.UTF8.GetBytes(d))).MessageId).Distinct().Count());
-        Assert.Contains("mailpipeline_deliveries_total{outcome=\"delivered\"} 12\n", metrics, StringComparison.Ordinal);
-        Assert.Contains("mailpipeline_delivery_recipients_total{result=\"accepted\"} 12\n", metrics, StringComparison.Ordinal);
-        Assert.Contains("mailpipeline_delivery_record_seconds_count 12\n", metrics, StringComparison.Ordinal);
-        Assert.Contains("mailpipeline_delivery_pending 0\n", metrics, StringComparison.Ordinal);
+        Assert.Equal(12, metrics.Value("mailpipeline_deliveries_total", ("outcome", "delivered")));
+        Assert.Equal(12, metrics.Value("mailpipeline_delivery_recipients_total", ("result", "accepted")));
+        Assert.Equal(12, metrics.Value("mailpipeline_delivery_record_seconds_count"));
+        Assert.Equal(0, metrics.Value("mailpipeline_delivery_pending"));
         Assert.Equal(12, ids.Count(id => serve.Output.Contains($"{id} delivery: delivered", StringComparison.Ordinal)));
     }
 

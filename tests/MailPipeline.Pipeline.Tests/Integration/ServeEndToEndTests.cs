@@ -80,11 +80,12 @@ public sealed class ServeEndToEndTests(DnsServerFixture dns) : IAsyncLifetime
         Assert.Contains("\"action\":\"quarantine\"", await File.ReadAllTextAsync(Path.ChangeExtension(spoof, ".json")), StringComparison.Ordinal);
         string goodLine = await WaitForLineAsync(serve, goodId + " from=good.pipeline.test");
         Assert.Contains("-> deliver", goodLine, StringComparison.Ordinal);
+        await WaitForLineAsync(serve, spoofId + " from="); // the line follows the counters: both messages are counted
         using var http = new HttpClient();
-        string metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{serve.HttpPort}/metrics"));
-        Assert.Contains("mailpipeline_messages_total{action=\"deliver\"} 1", metrics, StringComparison.Ordinal);
-        Assert.Contains("mailpipeline_messages_total{action=\"quarantine\"} 1", metrics, StringComparison.Ordinal);
-        Assert.Contains("mailpipeline_verdict_latency_seconds_count 2", metrics, StringComparison.Ordinal);
+        var metrics = await PrometheusText.ParseAsync(await http.GetStringAsync(new Uri($"http://127.0.0.1:{serve.HttpPort}/metrics")));
+        Assert.Equal(1, metrics.Value("mailpipeline_messages_total", ("action", "deliver")));
+        Assert.Equal(1, metrics.Value("mailpipeline_messages_total", ("action", "quarantine")));
+        Assert.Equal(2, metrics.Value("mailpipeline_verdict_latency_seconds_count"));
         Assert.Equal("ok\n", await http.GetStringAsync(new Uri($"http://127.0.0.1:{serve.HttpPort}/healthz")));
     }
 
