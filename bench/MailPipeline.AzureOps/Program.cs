@@ -157,6 +157,12 @@ async Task SettleAsync(int routed, TimeSpan timeout)
         }
     }
 
+    await foreach (var blob in uncounted.GetBlobContainerClient(PipelineContainerNames.Default.Results).GetBlobsAsync())
+    {
+        string text = (await uncounted.GetBlobContainerClient(PipelineContainerNames.Default.Results).GetBlobClient(blob.Name).DownloadContentAsync()).Value.Content.ToString();
+        Console.Error.WriteLine($"  {blob.Name}: {string.Join(",", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0]))}");
+    }
+
     throw new TimeoutException($"The flow did not settle in {timeout}: routed {await RoutedAsync()}, next hop has {sink.Dumps.Length}, failures {triggers.Failures} ({triggers.LastFailure}).");
 }
 
