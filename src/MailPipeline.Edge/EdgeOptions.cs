@@ -182,6 +182,9 @@ public sealed class EdgeOptions : IValidatableObject
     /// </summary>
     public RecipientVerificationOptions RecipientVerification { get; set; } = new();
 
+    /// <summary>In-session DMARC <c>p=reject</c> and blocking-listing refusals at the end of DATA (off by default).</summary>
+    public InSessionOptions InSession { get; set; } = new();
+
     /// <summary>The authserv-id in effect.</summary>
     public string EffectiveAuthServId => string.IsNullOrWhiteSpace(AuthServId) ? HostName : AuthServId;
 
@@ -243,6 +246,16 @@ public sealed class EdgeOptions : IValidatableObject
         foreach (var result in RecipientVerification.Validate(validationContext))
         {
             yield return new ValidationResult("Edge:" + result.ErrorMessage, result.MemberNames);
+        }
+
+        if (InSession.TimeBudget <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("Edge:InSession:TimeBudget must be positive.", [nameof(InSession)]);
+        }
+
+        if (InSession.MaxMessageSize < 1024)
+        {
+            yield return new ValidationResult("Edge:InSession:MaxMessageSize must be at least 1024 octets.", [nameof(InSession)]);
         }
 
         if (TlsCertificatePath is not null && !File.Exists(TlsCertificatePath))

@@ -50,6 +50,18 @@ internal static partial class Log
     [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "Recipient in session {SessionId} from {ClientIp} not verified by the next hop ({Domain}): {Status}, {Action}: {Reply}")]
     public static partial void RecipientUnverified(ILogger logger, string sessionId, string clientIp, string domain, Delivery.RecipientProbeStatus status, string action, string reply);
 
+    [LoggerMessage(EventId = 31, Level = LogLevel.Information, Message = "In-session checks in session {SessionId} from {ClientIp}: {Outcome} ({Detail}) in {DurationMs} ms")]
+    public static partial void InSessionDecision(ILogger logger, string sessionId, string clientIp, string outcome, string detail, double durationMs);
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Information, Message = "In-session checks warmed up: {Outcome} in {DurationMs} ms")]
+    public static partial void InSessionWarmedUp(ILogger logger, string outcome, double durationMs);
+
+    [LoggerMessage(EventId = 33, Level = LogLevel.Warning, Message = "In-session results of message {MessageId} not stored for the pipeline; it runs the checks again")]
+    public static partial void InSessionShareFailed(ILogger logger, Exception exception, string messageId);
+
+    [LoggerMessage(EventId = 34, Level = LogLevel.Warning, Message = "In-session check faulted; the message is left to the pipeline")]
+    public static partial void InSessionFaulted(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Closed connection from trusted proxy {ProxyIp}: {Reason}")]
     public static partial void ProxyHeaderInvalid(ILogger logger, string proxyIp, string reason);
 

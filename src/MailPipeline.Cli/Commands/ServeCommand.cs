@@ -30,10 +30,11 @@ internal static class ServeCommand
         var resolver = CommonOptions.Resolver();
         var nextHop = new Option<string?>("--next-hop") { Description = "Deliver accepted mail to this next hop: smtp://HOST:PORT, smtps://HOST:PORT, lmtp://HOST:PORT, lmtp:/path/to/socket or mx:DOMAIN (Delivery:DefaultNextHop). Without it, mail stays in data/deliver/.", HelpName = "URI" };
         var verifyRecipients = new Option<bool>("--verify-recipients") { Description = "Verify each recipient at RCPT with a probe to its --next-hop (cached, Postfix verify(8) style): unknown there → 550 5.1.1, no answer → 450 4.1.1 (Edge:RecipientVerification)." };
+        var inSessionDmarc = new Option<bool>("--in-session-dmarc") { Description = "Run the checks in the SMTP session: DMARC fail under an enforced p=reject → 550 5.7.1 and a blocking listing → 554 5.7.1 at the end of DATA, nothing stored; undecided within Edge:InSession:TimeBudget (5 s) → accepted (Edge:InSession)." };
         var arcDomain = new Option<string?>("--arc-domain") { Description = "ARC-seal delivered mail as this domain (Arc:Sealing:Domain).", HelpName = "DOMAIN" };
         var arcSelector = new Option<string?>("--arc-selector") { Description = "Selector of the ARC sealing key (Arc:Sealing:Selector).", HelpName = "SELECTOR" };
         var arcKey = new Option<string?>("--arc-key") { Description = "PEM file with the ARC sealing private key, RSA 2048 or Ed25519 (Arc:Sealing:PrivateKeyPath).", HelpName = "FILE" };
-        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config, nextHop, verifyRecipients, arcDomain, arcSelector, arcKey };
+        var command = new Command("serve", "Run the SMTP edge and the whole pipeline in one process (local storage).") { smtp, http, hostName, data, accept, dnsbl, trustedProxy, xclientHost, xforwardHost, resolver, config, nextHop, verifyRecipients, inSessionDmarc, arcDomain, arcSelector, arcKey };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -56,6 +57,7 @@ internal static class ServeCommand
                     XforwardHosts = parse.GetValue(xforwardHost) ?? [],
                     NextHop = parse.GetValue(nextHop),
                     VerifyRecipients = parse.GetValue(verifyRecipients),
+                    InSessionDmarc = parse.GetValue(inSessionDmarc),
                     ArcDomain = parse.GetValue(arcDomain),
                     ArcSelector = parse.GetValue(arcSelector),
                     ArcKey = parse.GetValue(arcKey),

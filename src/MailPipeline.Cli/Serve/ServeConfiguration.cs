@@ -210,6 +210,11 @@ internal sealed class ServeConfiguration
             flags["Delivery:DefaultNextHop"] = arguments.NextHop;
         }
 
+        if (arguments.InSessionDmarc)
+        {
+            flags["Edge:InSession:Enabled"] = "true";
+        }
+
         if (arguments.VerifyRecipients)
         {
             flags["Edge:RecipientVerification:Enabled"] = "true";
@@ -285,6 +290,8 @@ internal sealed record ServeArguments
     public string? NextHop { get; init; }
 
     public bool VerifyRecipients { get; init; }
+
+    public bool InSessionDmarc { get; init; }
 
     public string? ArcDomain { get; init; }
 

@@ -87,6 +87,8 @@ internal static class ServeHost
 
         builder.Services.AddSingleton<IRawMessageStore>(sp => sp.GetRequiredService<LocalPipeline>().RawStore);
         builder.Services.AddSingleton<IMailReceivedPublisher>(sp => sp.GetRequiredService<LocalPipeline>().Transport);
+        // The edge's in-session checks leave their final results here for the stages to reuse (Edge:InSession:ShareResults).
+        builder.Services.AddSingleton<IStageResultStore>(sp => sp.GetRequiredService<LocalPipeline>().Results);
         builder.Services.AddOptions<LocalDiskStoreOptions>().Configure(o => o.Path = Path.Combine(configuration.DataDirectory, "spool"));
 
         // Registered before the edge: hosted services stop in reverse order, so the edge stops taking

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Authentication;
+using MailPipeline.Core.Authentication;
 using MailPipeline.Core.Dns;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Ports;
@@ -25,13 +26,14 @@ public sealed class EdgeHostedService : BackgroundService
     private readonly EdgeListenerFactory _listeners;
     private readonly SmtpServer.SmtpServer _server;
     private readonly CancellationTokenSource _sessions = new();
+    private readonly InSessionChecks? _inSession;
 
     /// <summary>Creates the service from the host's services.</summary>
     /// <param name="options">The edge options.</param>
     /// <param name="store">Where raw messages go.</param>
     /// <param name="publisher">How the pipeline is told.</param>
     /// <param name="metrics">The edge counters.</param>
-    /// <param name="services">For the optional <see cref="IDnsResolver"/>, <see cref="TimeProvider"/> and <see cref="MailPipeline.Delivery.RecipientVerifier"/>.</param>
+    /// <param name="services">For the optional <see cref="IDnsResolver"/>, <see cref="TimeProvider"/>, <see cref="MailPipeline.Delivery.RecipientVerifier"/>, and <see cref="MessageAuthenticator"/> with the optional <see cref="IStageResultStore"/> (in-session checks).</param>
     /// <param name="loggerFactory">Logging.</param>
     public EdgeHostedService(IOptions<EdgeOptions> options, IRawMessageStore store, IMailReceivedPublisher publisher, EdgeMetrics metrics, IServiceProvider services, ILoggerFactory loggerFactory)
     {
@@ -45,14 +47,22 @@ public sealed class EdgeHostedService : BackgroundService
         FileDescriptorLimit.Ensure(_options.MaxSessions, _logger);
         _limiter = new ConnectionLimiter(_options, time);
         Buffers = new MessageBufferPool(_options.DataMemoryLimit);
-        var receiver = new EdgeDataReceiver(_options, store, Buffers, services.GetService<IDnsResolver>(), new MessageIdGenerator(time), time, smtpLogger);
+        _inSession = _options.InSession.Enabled
+            ? new InSessionChecks(
+                _options.InSession,
+                services.GetService<MessageAuthenticator>() ?? throw new InvalidOperationException("Edge:InSession needs the checks: register a MessageAuthenticator."),
+                services.GetService<IStageResultStore>(),
+                time,
+                smtpLogger)
+            : null;
+        var receiver = new EdgeDataReceiver(_options, store, Buffers, services.GetService<IDnsResolver>(), new MessageIdGenerator(time), time, smtpLogger, _inSession);
         _listeners = new EdgeListenerFactory(_options, _limiter, new ClientAddressPolicy(_options, _limiter, metrics, smtpLogger), metrics, time, smtpLogger, receiver);
 
         var provider = new SmtpServer.ComponentModel.ServiceProvider();
         provider.Add(_listeners);
         provider.Add(new EdgeCommandFactory(_options));
-        provider.Add(new EdgeMailboxFilter(_options, new RecipientPolicy(_options), metrics, smtpLogger, services.GetService<MailPipeline.Delivery.RecipientVerifier>()));
-        provider.Add(new EdgeMessageStore(_options, store, publisher, metrics, time, smtpLogger));
+        provider.Add(new EdgeMailboxFilter(_options, new RecipientPolicy(_options), metrics, smtpLogger, services.GetService<MailPipeline.Delivery.RecipientVerifier>(), _inSession));
+        provider.Add(new EdgeMessageStore(_options, store, publisher, metrics, time, smtpLogger, _inSession));
 
         ICertificateFactory? certificates = _options.TlsCertificatePath is null ? null : new ReloadingCertificateFactory(_options, time, smtpLogger);
         var serverOptions = new SmtpServerOptionsBuilder()
@@ -94,6 +104,12 @@ public sealed class EdgeHostedService : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (_inSession is not null && _options.InSession.WarmUp)
+        {
+            // Before listening: the first message's budget should not be spent compiling the checks.
+            await _inSession.WarmUpAsync(stoppingToken).ConfigureAwait(false);
+        }
+
         // Sessions get their own token: the host's stopping token would cut them off at once.
         await _server.StartAsync(_sessions.Token).ConfigureAwait(false);
     }

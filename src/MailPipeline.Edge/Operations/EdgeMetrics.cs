@@ -23,6 +23,7 @@ public sealed class EdgeMetrics
     private static readonly Counter<long> Rejections = Meter.CreateCounter<long>("mailpipeline.edge.rejected", description: "Connections, commands and messages refused, by reason.");
     private static readonly Counter<long> ClientAddresses = Meter.CreateCounter<long>("mailpipeline.edge.client_addresses", description: "Client addresses taken from a PROXY header, XCLIENT or XFORWARD, by source.");
     private static readonly Counter<long> Verifications = Meter.CreateCounter<long>("mailpipeline.edge.recipient_verifications", description: "Recipient verifications at RCPT by result (exists, unknown, failed, not-verifiable) and source (cache, probe).");
+    private static readonly Counter<long> InSessionOutcomes = Meter.CreateCounter<long>("mailpipeline.edge.in_session", description: "In-session check outcomes at the end of DATA (accepted, undecided, skipped, dmarc-reject, blocking-listing).");
     private static readonly double[] CommitBounds = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1];
 
     // Unit "s": the exporter names it mailpipeline_edge_commit_seconds (the name bench/smtp-anchors.sh reads).
@@ -39,6 +40,7 @@ public sealed class EdgeMetrics
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _clientAddressesBySource = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Result, string Source), long> _verifications = new();
+    private readonly ConcurrentDictionary<string, long> _inSession = new(StringComparer.Ordinal);
     private long _sessionsTotal;
     private long _acceptedTotal;
     private long _activeSessions;
@@ -67,6 +69,17 @@ public sealed class EdgeMetrics
     /// <param name="source">cache or probe.</param>
     /// <returns>The count.</returns>
     public long VerificationCount(string result, string source) => _verifications.GetValueOrDefault((result, source));
+
+    /// <summary>In-session check outcomes of one kind since start.</summary>
+    /// <param name="outcome">accepted, undecided, skipped, dmarc-reject or blocking-listing.</param>
+    /// <returns>The count.</returns>
+    public long InSessionCount(string outcome) => _inSession.GetValueOrDefault(outcome);
+
+    internal void InSession(string outcome)
+    {
+        _inSession.AddOrUpdate(outcome, 1, static (_, n) => n + 1);
+        InSessionOutcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+    }
 
     internal void RecipientVerified(string result, string source)
     {

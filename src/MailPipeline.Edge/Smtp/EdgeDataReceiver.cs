@@ -22,9 +22,11 @@ internal sealed class EdgeDataReceiver
     private readonly MessageIdGenerator _ids;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly InSessionChecks? _inSession;
 
-    public EdgeDataReceiver(EdgeOptions options, IRawMessageStore store, MessageBufferPool buffers, IDnsResolver? dns, MessageIdGenerator ids, TimeProvider time, ILogger logger)
+    public EdgeDataReceiver(EdgeOptions options, IRawMessageStore store, MessageBufferPool buffers, IDnsResolver? dns, MessageIdGenerator ids, TimeProvider time, ILogger logger, InSessionChecks? inSession = null)
     {
+        _inSession = inSession;
         _options = options;
         _store = store;
         Buffers = buffers;
@@ -70,7 +72,9 @@ internal sealed class EdgeDataReceiver
             return (null, EdgeMessageStore.StoreFailureReply(ex));
         }
 
-        return (new EdgeDataTransaction(id, writer, _options, received.Length), null);
+        MessageCapture? capture = _inSession?.StartCapture(Buffers);
+        capture?.Append(received);
+        return (new EdgeDataTransaction(id, writer, _options, received.Length, capture), null);
     }
 
     /// <summary>Forward-confirmed reverse DNS (PTR, then A/AAAA of that name contains the client), once per session.</summary>
@@ -134,9 +138,10 @@ internal sealed class EdgeDataTransaction : IAsyncDisposable
     private readonly int _prefixLength;
     private int _disposed;
 
-    public EdgeDataTransaction(string id, IRawMessageWriter writer, EdgeOptions options, int prefixLength)
+    public EdgeDataTransaction(string id, IRawMessageWriter writer, EdgeOptions options, int prefixLength, MessageCapture? capture = null)
     {
         Id = id;
+        Capture = capture;
         Writer = writer;
         _maxSize = options.MaxMessageSize;
         _prefixLength = prefixLength;
@@ -145,6 +150,9 @@ internal sealed class EdgeDataTransaction : IAsyncDisposable
     }
 
     public string Id { get; }
+
+    /// <summary>The in-session checks' copy of the stored bytes (null when the checks are off).</summary>
+    public MessageCapture? Capture { get; }
 
     /// <summary>The writer, until the content is refused (too large) or writing failed.</summary>
     public IRawMessageWriter? Writer { get; private set; }
@@ -171,6 +179,8 @@ internal sealed class EdgeDataTransaction : IAsyncDisposable
             {
                 _headers.Append(run.Span);
             }
+
+            Capture?.Append(run.Span);
 
             if (Writer is null)
             {
@@ -204,6 +214,7 @@ internal sealed class EdgeDataTransaction : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            Capture?.Dispose();
             await DropWriterAsync().ConfigureAwait(false);
         }
     }

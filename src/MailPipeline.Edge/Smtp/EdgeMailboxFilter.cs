@@ -19,9 +19,11 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
     private readonly EdgeMetrics _metrics;
     private readonly ILogger _logger;
     private readonly RecipientVerifier? _verifier;
+    private readonly InSessionChecks? _inSession;
 
-    public EdgeMailboxFilter(EdgeOptions options, RecipientPolicy policy, EdgeMetrics metrics, ILogger logger, RecipientVerifier? verifier = null)
+    public EdgeMailboxFilter(EdgeOptions options, RecipientPolicy policy, EdgeMetrics metrics, ILogger logger, RecipientVerifier? verifier = null, InSessionChecks? inSession = null)
     {
+        _inSession = inSession;
         _verifier = options.RecipientVerification.Enabled ? verifier : null;
         _options = options;
         _policy = policy;
@@ -74,6 +76,7 @@ internal sealed class EdgeMailboxFilter : IMailboxFilter
             return Refuse(session, "size", "552 5.3.4 Message size exceeds fixed maximum message size");
         }
 
+        session.PendingSpf = _inSession?.StartSpf(session, string.IsNullOrEmpty(from.User) && string.IsNullOrEmpty(from.Host) ? string.Empty : $"{from.User}@{from.Host}");
         return Task.FromResult(true);
     }
 

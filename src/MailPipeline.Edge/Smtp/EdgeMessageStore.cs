@@ -32,9 +32,11 @@ internal sealed class EdgeMessageStore : IMessageStore
     private readonly EdgeMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly InSessionChecks? _inSession;
 
-    public EdgeMessageStore(EdgeOptions options, IRawMessageStore store, IMailReceivedPublisher publisher, EdgeMetrics metrics, TimeProvider time, ILogger logger)
+    public EdgeMessageStore(EdgeOptions options, IRawMessageStore store, IMailReceivedPublisher publisher, EdgeMetrics metrics, TimeProvider time, ILogger logger, InSessionChecks? inSession = null)
     {
+        _inSession = inSession;
         _options = options;
         _store = store;
         _publisher = publisher;
@@ -101,6 +103,27 @@ internal sealed class EdgeMessageStore : IMessageStore
         }
 
         var recipients = transaction.To.Select(Address).ToList();
+        InSessionResults shared = InSessionResults.None;
+        if (_inSession is not null && data.Capture is { } capture)
+        {
+            // Before the commit: a refused message is never durable (the caller disposes the writer, which aborts it).
+            InSessionDecision decision;
+            using (var span = EdgeTelemetry.Source.StartActivity("in-session"))
+            {
+                decision = await _inSession.DecideAsync(session, Address(transaction.From), recipients, capture, cancellationToken).ConfigureAwait(false);
+                span?.SetTag(TelemetryNames.Result, decision.Outcome);
+            }
+
+            capture.Dispose();
+            _metrics.InSession(decision.Outcome);
+            if (decision.Refused)
+            {
+                return Reject(session, decision.Outcome, decision.Code, decision.Text);
+            }
+
+            shared = decision.Results;
+        }
+
         var envelope = new MailEnvelope
         {
             MessageId = id,
@@ -139,6 +162,12 @@ internal sealed class EdgeMessageStore : IMessageStore
         }
 
         _metrics.Committed(_time.GetElapsedTime(started));
+        if (_inSession is not null)
+        {
+            // After the commit (results of a message that is not stored would never be cleaned up), before the publish.
+            await _inSession.ShareAsync(id, shared, deadline.Token).ConfigureAwait(false);
+        }
+
         using (EdgeTelemetry.Source.StartActivity("publish", ActivityKind.Producer))
         try
         {

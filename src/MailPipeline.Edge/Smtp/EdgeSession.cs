@@ -82,6 +82,7 @@ internal sealed class EdgeSession
     public void EndTransaction()
     {
         InTransaction = false;
+        PendingSpf = null;
         if (_beforeXforward is { } saved)
         {
             _beforeXforward = null;
@@ -108,6 +109,9 @@ internal sealed class EdgeSession
 
     /// <summary>The DATA transfer the guard stream opened, handed to the message store at its end.</summary>
     public EdgeDataTransaction? PendingData { get; set; }
+
+    /// <summary>SPF of the current transaction, started at MAIL FROM by the in-session checks.</summary>
+    public Task<Core.Authentication.SpfStageResult>? PendingSpf { get; set; }
 
     public EnvelopeTls? Tls { get; set; }
 

@@ -16,6 +16,15 @@ namespace MailPipeline.Pipeline.Processing;
 /// <param name="Result">The stage result.</param>
 public sealed record StageResultDocument<T>(string Stage, int Attempt, bool IsTransient, DateTimeOffset CompletedAt, T Result)
 {
+    /// <summary>The source of the edge's in-session checks (<see cref="Source"/>).</summary>
+    public const string EdgeSource = "edge";
+
+    /// <summary>
+    /// Who computed the result when it was not the stage itself: <see cref="EdgeSource"/> for the SMTP edge's in-session
+    /// checks (the stage reuses it, counts it once and stores it back without the mark); null otherwise.
+    /// </summary>
+    public string? Source { get; init; }
+
     /// <summary>Serialises the document (camelCase, RFC 8601 result words).</summary>
     /// <returns>UTF-8 JSON.</returns>
     public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, AuthenticationReport.JsonOptions);

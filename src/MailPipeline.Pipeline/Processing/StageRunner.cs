@@ -103,6 +103,13 @@ public sealed partial class StageRunner
             // the aggregation itself asked for another try.
             if (header.Attempt >= request.Attempt)
             {
+                if (header.Source == StageResultDocument<JsonElement>.EdgeSource)
+                {
+                    // Computed by the edge during the SMTP session: counted here once, as if this stage had run it.
+                    CountEdgeResult(request.Stage, existing);
+                    await _results.PutAsync(envelope.MessageId, request.Stage, (header with { Source = null }).ToUtf8Json(), cancellationToken).ConfigureAwait(false);
+                }
+
                 Log.Reused(_logger, envelope.MessageId, request.Stage, header.Attempt);
                 activity?.SetTag("mailpipeline.reused", true);
                 return await AnnounceAsync(new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient) { Envelope = envelope }, announce, cancellationToken).ConfigureAwait(false);
@@ -146,7 +153,7 @@ public sealed partial class StageRunner
             case StageNames.Spf:
             {
                 var spf = await _authenticator.CheckSpfAsync(ToAuthenticationEnvelope(envelope), cancellationToken).ConfigureAwait(false);
-                return (Wrap(request, spf.IsTransient, spf), spf.IsTransient, spf.Result.ToRfc8601(), spf.Reason);
+                return (Wrap(request, spf.IsTransient, spf), spf.IsTransient, Word(spf), spf.Reason);
             }
 
             case StageNames.Dkim:
@@ -155,7 +162,7 @@ public sealed partial class StageRunner
                 using var lease = _memory is null ? null : await _memory.AcquireAsync(envelope.Size * 2, cancellationToken).ConfigureAwait(false);
                 byte[] bytes = await ReadAllAsync(envelope, cancellationToken).ConfigureAwait(false);
                 var dkim = await _authenticator.CheckDkimAsync(RawMessage.Parse(bytes), cancellationToken).ConfigureAwait(false);
-                string word = dkim.Signatures.Count == 0 ? "none" : dkim.Signatures.Any(s => s.Result == AuthResult.Pass) ? "pass" : dkim.Signatures[0].Result.ToRfc8601();
+                string word = Word(dkim);
                 string? cause = dkim.Arc.Result == AuthResult.TempError
                     ? "ARC: " + dkim.Arc.Reason
                     : dkim.Signatures.FirstOrDefault(s => s.Result == AuthResult.TempError) is { } failed ? $"DKIM d={failed.Domain} s={failed.Selector}: {failed.Reason}" : null;
@@ -167,7 +174,7 @@ public sealed partial class StageRunner
                 byte[] header = await ReadHeaderAsync(envelope, cancellationToken).ConfigureAwait(false);
                 string? fromDomain = _authenticator.ExtractFrom(header).Domain;
                 var reputation = await _authenticator.CheckReputationAsync(ToAuthenticationEnvelope(envelope), fromDomain, cancellationToken).ConfigureAwait(false);
-                string word = reputation.IsTransient ? "temperror" : reputation.Zones.Any(z => z.Blocking) ? "listed" : "clean";
+                string word = Word(reputation);
                 string? cause = reputation.Iprev.Result == AuthResult.TempError
                     ? "iprev: " + reputation.Iprev.Reason
                     : reputation.Zones.FirstOrDefault(z => z.Status == "temperror" && z.Kind == "block") is { } zone ? $"{zone.Zone}: {zone.Error}" : null;
@@ -181,6 +188,30 @@ public sealed partial class StageRunner
                 string word = dmarc.IsTransient ? "temperror" : dmarc.FromDomain is null ? "permerror" : "discovered";
                 return (Wrap(request, dmarc.IsTransient, dmarc), dmarc.IsTransient, word, dmarc.DnsError);
             }
+        }
+    }
+
+    private static string Word(SpfStageResult spf) => spf.Result.ToRfc8601();
+
+    private static string Word(DkimStageResult dkim) =>
+        dkim.Signatures.Count == 0 ? "none" : dkim.Signatures.Any(s => s.Result == AuthResult.Pass) ? "pass" : dkim.Signatures[0].Result.ToRfc8601();
+
+    private static string Word(ReputationStageResult reputation) =>
+        reputation.IsTransient ? "temperror" : reputation.Zones.Any(z => z.Blocking) ? "listed" : "clean";
+
+    /// <summary>The check-results metric for a result the edge computed (DMARC discovery is counted by the aggregator).</summary>
+    private void CountEdgeResult(string stage, byte[] document)
+    {
+        string? word = stage switch
+        {
+            StageNames.Spf => Word(StageResultDocument<SpfStageResult>.Parse(document).Result),
+            StageNames.Dkim => Word(StageResultDocument<DkimStageResult>.Parse(document).Result),
+            StageNames.Reputation => Word(StageResultDocument<ReputationStageResult>.Parse(document).Result),
+            _ => null,
+        };
+        if (word is not null)
+        {
+            _metrics.StageResult(stage, word);
         }
     }
 

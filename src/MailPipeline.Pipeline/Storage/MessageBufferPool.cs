@@ -69,6 +69,38 @@ public sealed class MessageBufferPool
         return true;
     }
 
+    /// <summary>
+    /// Counts <paramref name="chunks"/> chunks as rented without handing out arrays: for memory a caller holds
+    /// itself (the edge's copy of a message for the in-session checks) that must stay inside the same budget.
+    /// </summary>
+    /// <param name="chunks">How many chunks' worth of bytes.</param>
+    /// <returns>False (and nothing counted) when the budget has not that much room.</returns>
+    public bool TryReserve(int chunks)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(chunks);
+        long rented = Interlocked.Add(ref _rented, chunks);
+        if (rented > _maxChunks)
+        {
+            Interlocked.Add(ref _rented, -chunks);
+            return false;
+        }
+
+        long peak;
+        while (rented > (peak = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, rented, peak) != peak)
+        {
+        }
+
+        return true;
+    }
+
+    /// <summary>Gives back what <see cref="TryReserve"/> counted.</summary>
+    /// <param name="chunks">How many chunks.</param>
+    public void Unreserve(int chunks)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(chunks);
+        Interlocked.Add(ref _rented, -chunks);
+    }
+
     /// <summary>Gives a chunk back.</summary>
     /// <param name="chunk">A chunk from <see cref="TryRent"/>.</param>
     public void Return(byte[] chunk)

@@ -40,7 +40,10 @@ public sealed class TestEdge : IAsyncDisposable
 
     public EdgeHostedService Service => _host.Services.GetRequiredService<EdgeHostedService>();
 
-    public static async Task<TestEdge> StartAsync(Action<EdgeOptions>? configure = null, IDnsResolver? dns = null, TimeProvider? time = null)
+    public T Get<T>()
+        where T : notnull => _host.Services.GetRequiredService<T>();
+
+    public static async Task<TestEdge> StartAsync(Action<EdgeOptions>? configure = null, IDnsResolver? dns = null, TimeProvider? time = null, Action<IServiceCollection>? services = null)
     {
         string spool = Path.Combine(Path.GetTempPath(), "edge-tests", Guid.NewGuid().ToString("N"));
         var builder = Host.CreateApplicationBuilder();
@@ -71,6 +74,7 @@ public sealed class TestEdge : IAsyncDisposable
             builder.Services.AddSingleton(time);
         }
 
+        services?.Invoke(builder.Services);
         builder.Services.AddSmtpEdge();
         if (configure is not null)
         {

@@ -6,6 +6,7 @@ using MailPipeline.Core.Dns;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Processing;
 using MailPipeline.Pipeline.Tests.Infrastructure;
+using MailPipeline.TestSupport;
 
 namespace MailPipeline.Pipeline.Tests.InProcess;
 
@@ -138,6 +139,41 @@ public sealed class LocalPipelineTests
         Assert.Equal(AuthResult.TempError, report.Spf!.Result);
         Assert.Equal(3, report.Attempt);
         Assert.Contains(report.Reasons, r => r.Contains("temperror", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Stages_ResultsLeftByTheEdge_ReusedAndCountedOnceWithoutRunningTheChecks()
+    {
+        // arrange: the four results as the edge's in-session checks leave them (final, attempt 1, source "edge"),
+        // then DNS goes down: a check that ran again now would give a temporary error
+        await using var test = new TestPipeline(maxAttempts: 3);
+        var envelope = await test.StoreAsync(TestPipeline.Message());
+        var producer = new StageRunner(test.Authenticator, test.Pipeline.RawStore, test.Pipeline.Results, new DiscardingDispatcher(), new PipelineMetrics());
+        foreach (string stage in StageNames.Checks)
+        {
+            await producer.RunAsync(new StageRequest(envelope, stage));
+            var document = StageResultDocument<JsonElement>.Parse((await test.Pipeline.Results.GetAsync(envelope.MessageId, stage))!);
+            await test.Pipeline.Results.PutAsync(envelope.MessageId, stage, (document with { Source = StageResultDocument<JsonElement>.EdgeSource }).ToUtf8Json());
+        }
+
+        test.Switch.Down = true;
+        using var telemetry = new TelemetryCapture();
+        var runner = new StageRunner(test.Authenticator, test.Pipeline.RawStore, test.Pipeline.Results, new DiscardingDispatcher(), new PipelineMetrics());
+
+        // act: the first run of every stage, then a duplicate delivery of the same request
+        await runner.RunAsync(new StageRequest(envelope, StageNames.All));
+        await runner.RunAsync(new StageRequest(envelope, StageNames.All));
+
+        // assert: the edge's results kept (no temperror) and counted (the meters are process-wide: other tests may count
+        // too, so "at least ours"; the mark that triggers the count is gone after the first run, so a duplicate cannot)
+        Assert.True(telemetry.Total("mailpipeline.check.results", ("check", "spf"), ("result", "pass")) >= 1);
+        Assert.True(telemetry.Total("mailpipeline.check.results", ("check", "dkim"), ("result", "none")) >= 1);
+        foreach (string stage in StageNames.Checks)
+        {
+            var stored = StageResultDocument<JsonElement>.Parse((await test.Pipeline.Results.GetAsync(envelope.MessageId, stage))!);
+            Assert.False(stored.IsTransient, stage);
+            Assert.Null(stored.Source);
+        }
     }
 
     [Fact(Timeout = 60_000)]
