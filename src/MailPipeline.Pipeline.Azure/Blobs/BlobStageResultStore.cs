@@ -45,6 +45,7 @@ public sealed class BlobStageResultStore : IStageResultStore
     {
         ArgumentNullException.ThrowIfNull(storage);
         var log = storage.Results.GetAppendBlobClient(PipelineBlobStorage.SafeId(messageId, nameof(messageId)) + LogSuffix);
+        await storage.EnsureContainersAsync(cancellationToken).ConfigureAwait(false);
         await log.CreateIfNotExistsAsync(new AppendBlobCreateOptions
         {
             HttpHeaders = new BlobHttpHeaders { ContentType = "text/plain; charset=utf-8" },
