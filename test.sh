@@ -11,8 +11,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages the tests start or call. Keep in sync with README.md ("Tests").
 # haproxy sends PROXY v2 headers to serve; postfix provides smtp-source and smtp-sink (a next hop in the delivery tests),
 # python3-aiosmtpd the other test next hops (none is left running); python3-prometheus-client is the Prometheus
-# project's exposition parser that the /metrics tests parse with.
-APT_PACKAGES=(knot knot-dnsutils swaks libnet-ssleay-perl python3-dkim python3-authres python3-aiosmtpd python3-prometheus-client haproxy postfix nodejs npm)
+# project's exposition parser that the /metrics tests parse with; chromium + chromium-driver run the console's
+# browser tests headless (Selenium drives them; nothing is downloaded).
+APT_PACKAGES=(knot knot-dnsutils swaks libnet-ssleay-perl python3-dkim python3-authres python3-aiosmtpd python3-prometheus-client haproxy postfix chromium chromium-driver nodejs npm)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   case "$pkg" in

@@ -26,13 +26,14 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import time
 
 import dkim
 import dns.resolver
+
+from benchrig import free_port, listening, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RIG = os.environ.get("BENCH_RIG", "/work/shared/bench")
@@ -44,12 +45,6 @@ started = []
 
 def log(text):
     print("[next-hop] " + text, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(args, output):
@@ -66,23 +61,6 @@ def stop(process, sig=signal.SIGTERM):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def wait_until(condition, seconds, what):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    raise SystemExit("timed out waiting for " + what)
-
-
-def listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), 1).close()
-        return True
-    except OSError:
-        return False
 
 
 def prepare_rig(n, key_path):

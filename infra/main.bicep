@@ -83,6 +83,17 @@ param edgeAdminSshPublicKey string
 @description('Optional. Name of the Key Vault certificate the edge offers in STARTTLS; empty until one is imported (then no STARTTLS).')
 param edgeTlsCertificateName string = ''
 
+@description('Optional. In-session checks at the edge: DMARC fail under an enforced p=reject gets 550 5.7.1 and a client on a blocking DNS list 554 5.7.1 at the end of DATA, nothing stored; undecided mail is accepted and decided by the Functions as without it.')
+param edgeInSessionChecks bool = false
+
+@description('Optional. Seconds the end of DATA may wait for the in-session checks before the message is accepted for the Functions to decide.')
+@minValue(1)
+@maxValue(59)
+param edgeInSessionTimeBudgetSeconds int = 5
+
+@description('Optional. Verify each recipient at RCPT with a cached probe to deliveryNextHop (Postfix verify(8) style): unknown there gets 550 5.1.1. Needs deliveryNextHop; the probe does not authenticate, so a relay that wants SMTP AUTH before RCPT cannot be probed.')
+param edgeVerifyRecipients bool = false
+
 @description('Optional. Name of the Key Vault secret holding the Spamhaus DQS key; empty for none.')
 param dqsKeySecretName string = ''
 
@@ -212,6 +223,8 @@ module rbac 'modules/rbac.bicep' = {
     edgePrincipalId: identities.outputs.edgePrincipalId
     storageAccountName: storage.outputs.name
     rawContainerName: storage.outputs.containerNames.raw
+    resultsContainerName: storage.outputs.containerNames.results
+    edgeWritesResults: edgeInSessionChecks
     serviceBusNamespaceName: messaging.outputs.name
     mailReceivedTopicName: loadJsonContent('topology.json').topics[0].name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -289,6 +302,11 @@ module edge 'modules/edge.bicep' = {
     dnsServers: dnsServers
     keyVaultUri: keyVault.outputs.uri
     tlsCertificateName: edgeTlsCertificateName
+    inSessionChecks: edgeInSessionChecks
+    inSessionTimeBudgetSeconds: edgeInSessionTimeBudgetSeconds
+    verifyRecipients: edgeVerifyRecipients
+    deliveryNextHop: deliveryNextHop
+    deliveryTls: deliveryTls
     workspaceResourceId: monitoring.outputs.workspaceResourceId
   }
   dependsOn: [

@@ -16,6 +16,8 @@ param serviceBusSku = readEnvironmentVariable('MAILPIPELINE_SERVICEBUS_SKU', 'St
 param edgeImage = readEnvironmentVariable('MAILPIPELINE_EDGE_IMAGE', '')
 param edgeAdminSshPublicKey = readEnvironmentVariable('MAILPIPELINE_EDGE_SSH_PUBLIC_KEY')
 param edgeTlsCertificateName = readEnvironmentVariable('MAILPIPELINE_TLS_CERTIFICATE', '')
+param edgeInSessionChecks = readEnvironmentVariable('MAILPIPELINE_IN_SESSION', 'false') == 'true'
+param edgeVerifyRecipients = readEnvironmentVariable('MAILPIPELINE_VERIFY_RECIPIENTS', 'false') == 'true'
 param dqsKeySecretName = readEnvironmentVariable('MAILPIPELINE_DQS_KEY_SECRET', '')
 param deliveryNextHop = readEnvironmentVariable('MAILPIPELINE_NEXT_HOP', '')
 param deliveryTls = readEnvironmentVariable('MAILPIPELINE_NEXT_HOP_TLS', 'Opportunistic')

@@ -92,6 +92,28 @@ param keyVaultUri string
 @description('Optional. Name of the Key Vault certificate offered in STARTTLS; empty for no STARTTLS.')
 param tlsCertificateName string = ''
 
+@description('Optional. Run the checks in the SMTP session: DMARC fail under an enforced p=reject gets 550 5.7.1 and a blocking DNS-list listing 554 5.7.1 at the end of DATA, nothing stored.')
+param inSessionChecks bool = false
+
+@description('Optional. Seconds the end of DATA may wait for the in-session checks; past it the message is accepted.')
+@minValue(1)
+@maxValue(59)
+param inSessionTimeBudgetSeconds int = 5
+
+@description('Optional. Verify recipients at RCPT with a cached probe to deliveryNextHop (ignored without one).')
+param verifyRecipients bool = false
+
+@description('Optional. Next hop of delivered mail (smtp://HOST:PORT, ...): the recipient probes go there.')
+param deliveryNextHop string = ''
+
+@description('Optional. TLS policy of the recipient probes towards the next hop.')
+@allowed([
+  'Opportunistic'
+  'Required'
+  'None'
+])
+param deliveryTls string = 'Opportunistic'
+
 @description('Optional. Seconds a stopping instance gives its SMTP sessions before the edge is stopped.')
 @minValue(10)
 @maxValue(600)
@@ -105,6 +127,7 @@ var topology = loadJsonContent('../topology.json')
 var names = toObject(items(catalog.settings), s => s.key, s => s.value.name)
 var hasImage = !empty(image)
 var hasTls = !empty(tlsCertificateName)
+var verifiesRecipients = verifyRecipients && !empty(deliveryNextHop)
 var zones = zoneRedundant ? ['1', '2', '3'] : []
 var vaultName = split(replace(keyVaultUri, 'https://', ''), '.')[0]
 // The Key Vault VM extension writes each observed certificate, key included, as PEM to <store>/<vault>.<certificate>.
@@ -133,6 +156,11 @@ var staticValues = union(entitySettings, dnsSettings, domainSettings, {
   '${names.edgePort}': string(targetPort)
   '${names.edgeHealthPort}': string(healthPort)
   '${names.edgeTlsCertificate}': '${tlsFolder}/${tlsFileName}'
+  '${names.edgeInSession}': 'true'
+  '${names.edgeInSessionTimeBudget}': '00:00:${padLeft(string(inSessionTimeBudgetSeconds), 2, '0')}'
+  '${names.edgeVerifyRecipients}': 'true'
+  '${names.deliveryNextHop}': deliveryNextHop
+  '${names.deliveryTls}': deliveryTls
 })
 
 // ... and values known only once the resources exist.
@@ -150,6 +178,11 @@ var runtimeValues = {
 var present = {
   '${names.dnsServer}': !empty(dnsServers)
   '${names.edgeTlsCertificate}': hasTls
+  '${names.edgeInSession}': inSessionChecks
+  '${names.edgeInSessionTimeBudget}': inSessionChecks
+  '${names.edgeVerifyRecipients}': verifiesRecipients
+  '${names.deliveryNextHop}': verifiesRecipients
+  '${names.deliveryTls}': verifiesRecipients
 }
 
 // Every catalog entry for this app, then the rest of the lists (Dns__Servers__1, Edge__AcceptedDomains__1, ...).

@@ -1,5 +1,5 @@
 metadata name = 'MailPipeline role assignments'
-metadata description = 'Least-privilege data-plane roles per identity: the Functions app reads and writes pipeline blobs and sends and receives on the namespace; the edge only writes raw messages and publishes to the mail-received topic.'
+metadata description = 'Least-privilege data-plane roles per identity: the Functions app reads and writes pipeline blobs and sends and receives on the namespace; the edge only writes raw messages (and, with in-session checks, the stage results it computed) and publishes to the mail-received topic.'
 
 @description('Required. Principal id of the Functions app\'s identity.')
 param functionsPrincipalId string
@@ -12,6 +12,12 @@ param storageAccountName string
 
 @description('Required. Name of the container the edge writes raw messages to.')
 param rawContainerName string
+
+@description('Required. Name of the container of the stage results (the edge writes there only with in-session checks).')
+param resultsContainerName string
+
+@description('Optional. Whether the edge stores the stage results of its in-session checks for the Functions to reuse.')
+param edgeWritesResults bool = false
 
 @description('Required. Name of the Service Bus namespace.')
 param serviceBusNamespaceName string
@@ -61,6 +67,10 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing 
 
     resource rawContainer 'containers' existing = {
       name: rawContainerName
+    }
+
+    resource resultsContainer 'containers' existing = {
+      name: resultsContainerName
     }
   }
 }
@@ -156,6 +166,17 @@ resource functionsSigns 'Microsoft.Authorization/roleAssignments@2022-04-01' = i
 resource edgeBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount::blobService::rawContainer.id, edgePrincipalId, roles['Storage Blob Data Contributor'])
   scope: storageAccount::blobService::rawContainer
+  properties: {
+    principalId: edgePrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles['Storage Blob Data Contributor'])
+  }
+}
+
+// With in-session checks: the results the edge computed during the SMTP session, reused by the check Functions.
+resource edgeResults 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (edgeWritesResults) {
+  name: guid(storageAccount::blobService::resultsContainer.id, edgePrincipalId, roles['Storage Blob Data Contributor'])
+  scope: storageAccount::blobService::resultsContainer
   properties: {
     principalId: edgePrincipalId
     principalType: 'ServicePrincipal'

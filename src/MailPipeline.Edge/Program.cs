@@ -20,6 +20,8 @@ builder.Services.AddSingleton<IDnsResolver>(sp =>
 // Blob Storage + Service Bus when PipelineStorage and ServiceBusConnection are configured; else the local spool.
 builder.Services.TryAddAzureEdgeAdapters(builder.Configuration);
 builder.Services.AddSmtpEdge();
+// In-session DMARC/blocking-list refusals and recipient verification, when the deployment turns them on.
+builder.Services.AddEdgeSessionChecks(builder.Configuration);
 // Metrics on /metrics (Prometheus); OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; Azure Monitor with the deployment's
 // APPLICATIONINSIGHTS_CONNECTION_STRING (Entra ID through the edge's identity).
 builder.Services.AddMailPipelineTelemetry(builder.Configuration, "mailpipeline-edge", prometheus: true);

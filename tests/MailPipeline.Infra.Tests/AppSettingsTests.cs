@@ -156,6 +156,22 @@ public sealed class AppSettingsTests(InfraFixture infra)
         Assert.Contains("arcSealingKeyId", full["Arc__Sealing__KeyVaultKeyId"], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Settings_EdgeSessionChecks_OffByDefaultOnFromTheDeploymentProbesWithoutCredentials()
+    {
+        // arrange / act
+        var defaults = SettingsOf(infra.Defaults, "edge");
+        var full = SettingsOf(infra.Full, "edge");
+
+        // assert: nothing by default; with the options, in-session checks with their budget and recipient probes to the
+        // delivery next hop with its TLS policy, never the relay's credentials (the probe does not authenticate)
+        Assert.DoesNotContain(defaults.Keys, k => k.StartsWith("Edge__InSession__", StringComparison.Ordinal) || k.StartsWith("Edge__RecipientVerification__", StringComparison.Ordinal) || k.StartsWith("Delivery__", StringComparison.Ordinal));
+        Assert.Equal(("true", "00:00:08"), (full["Edge__InSession__Enabled"], full["Edge__InSession__TimeBudget"]));
+        Assert.Equal("true", full["Edge__RecipientVerification__Enabled"]);
+        Assert.Equal(("smtp://smtp.relay.test:587", "Required"), (full["Delivery__DefaultNextHop"], full["Delivery__Tls"]));
+        Assert.DoesNotContain(full.Keys, k => k is "Delivery__Username" or "Delivery__Password");
+    }
+
     internal static Dictionary<string, string> SettingsOf(Deployment deployment, string app) => app switch
     {
         "functions" => Deployment.NameValues(deployment.Single("Microsoft.Web/sites")["properties"]!["siteConfig"]!["appSettings"]!.AsArray()),

@@ -92,14 +92,21 @@ public sealed class RoleAssignmentTests(InfraFixture infra)
     }
 
     [Fact]
-    public void Edge_WithCertificate_AlsoReadsKeyVaultSecrets()
+    public void Edge_WithCertificateAndInSessionChecks_AlsoReadsKeyVaultSecretsAndWritesResults()
     {
         // arrange / act
         var roles = RolesOf(infra.Full, "edgePrincipalId");
+        var blobScopes = infra.Full.RoleAssignments()
+            .Where(a => a.Principal == "edgePrincipalId" && a.RoleDefinitionGuid == BlobDataContributor)
+            .Select(a => a.NameExpression)
+            .ToList();
 
-        // assert
+        // assert: raw (always) and results (the in-session checks' stage results), nothing else of the storage
         Assert.Contains((KeyVaultSecretsUser, "Microsoft.KeyVault/vaults"), roles);
-        Assert.Equal(5, roles.Count);
+        Assert.Equal(6, roles.Count);
+        Assert.Equal(2, blobScopes.Count);
+        Assert.Contains(blobScopes, e => e.Contains("outputs.containerNames.value.raw", StringComparison.Ordinal));
+        Assert.Contains(blobScopes, e => e.Contains("outputs.containerNames.value.results", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -16,5 +16,6 @@ internal static class CommandCatalog
         yield return ServeCommand.Create();
         yield return QuarantineCommand.Create();
         yield return TraceCommand.Create();
+        yield return ConsoleCommand.Create();
     }
 }

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Text;
 using MailPipeline.Cli.Output;
-using MailPipeline.Cli.Quarantine;
+using MailPipeline.Operations.Quarantine;
+using MailPipeline.Operations.Stores;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Processing;
 using Microsoft.Extensions.Logging;
@@ -96,7 +97,7 @@ internal static class QuarantineCommand
                 return failure;
             }
 
-            var stamp = await ActAsync(stores, messageId, "released", stores.Routed.ReleaseAsync, QuarantineAuditLog.Released, error, cancellationToken);
+            var stamp = await ActAsync(stores, messageId, "released", (operations, by) => operations.ReleaseAsync(messageId, by, cancellationToken), error, cancellationToken);
             if (stamp is null)
             {
                 return MailPipelineCommand.Failure;
@@ -136,7 +137,7 @@ internal static class QuarantineCommand
                 }
             }
 
-            var stamp = await ActAsync(stores, messageId, "deleted", stores.Routed.DeleteAsync, QuarantineAuditLog.Deleted, error, cancellationToken);
+            var stamp = await ActAsync(stores, messageId, "deleted", (operations, by) => operations.DeleteAsync(messageId, by, cancellationToken), error, cancellationToken);
             if (stamp is null)
             {
                 return MailPipelineCommand.Failure;
@@ -148,32 +149,30 @@ internal static class QuarantineCommand
         return command;
     }
 
-    public static bool IsValidId(string id) => id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+    public static bool IsValidId(string id) => QuarantineOperations.IsValidId(id);
 
     private static Argument<string> MessageIdArgument() => new("id") { Description = "The message id (from the 250 reply, serve's summary line or quarantine list)." };
 
     /// <summary>
-    /// Does a release or delete as the current operator, now, and writes the audit log line; null (after saying so)
-    /// when the message left quarantine meanwhile.
+    /// Does a release or delete (through <see cref="QuarantineOperations"/>) as the current operator, now, with the
+    /// audit log line on standard error; null (after saying so) when the message left quarantine meanwhile.
     /// </summary>
     private static async Task<OperatorStamp?> ActAsync(
         PipelineStores stores,
         string messageId,
         string verb,
-        Func<string, OperatorStamp, CancellationToken, Task<bool>> action,
-        Action<ILogger, string, string, DateTimeOffset, string> log,
+        Func<QuarantineOperations, string, Task<OperatorStamp?>> action,
         TextWriter error,
         CancellationToken cancellationToken)
     {
-        var stamp = new OperatorStamp(await stores.OperatorAsync(cancellationToken), DateTimeOffset.UtcNow);
-        if (!await action(messageId, stamp, cancellationToken))
+        string by = await stores.OperatorAsync(cancellationToken);
+        using var audit = LoggerFactory.Create(logging => logging.AddProvider(new TextWriterLoggerProvider(error)));
+        var stamp = await action(new QuarantineOperations(stores, audit.CreateLogger(QuarantineAuditLog.Category)), by);
+        if (stamp is null)
         {
             await error.WriteLineAsync($"mailpipeline: message {messageId} left quarantine before it could be {verb} (released or deleted by someone else); nothing done.");
-            return null;
         }
 
-        using var audit = LoggerFactory.Create(logging => logging.AddProvider(new TextWriterLoggerProvider(error)));
-        log(audit.CreateLogger(QuarantineAuditLog.Category), messageId, stamp.By, stamp.At, stores.Location);
         return stamp;
     }
 

@@ -18,7 +18,7 @@ internal static class ServeCommand
     public static Command Create()
     {
         var smtp = new Option<string?>("--smtp") { Description = "SMTP listener as IP:PORT (default 127.0.0.1:2525).", HelpName = "IP:PORT" };
-        var http = new Option<string?>("--http") { Description = "HTTP listener for /healthz, /readyz and /metrics as IP:PORT (default: the SMTP listen address, port 8025).", HelpName = "IP:PORT" };
+        var http = new Option<string?>("--http") { Description = "HTTP listener for the operator console (/), /healthz, /readyz and /metrics as IP:PORT (default: the SMTP listen address, port 8025). Off loopback the console needs Console:PasswordHash.", HelpName = "IP:PORT" };
         var hostName = CommonOptions.HostName();
         var data = new Option<string?>("--data") { Description = "Data directory: spool, results, verdicts, deliver, quarantine (default ./data).", HelpName = "DIR" };
         var accept = new Option<string[]>("--accept-domain") { Description = "Accept mail for this domain (repeatable; localhost is always accepted).", HelpName = "DOMAIN", AllowMultipleArgumentsPerToken = false };
@@ -69,6 +69,12 @@ internal static class ServeCommand
                 return MailPipelineCommand.BadArguments;
             }
 
+            if (MailPipeline.WebConsole.OperatorConsole.AccessProblem(ServeConfiguration.ParseEndpoint(configuration.Pipeline.HttpEndpoint, "Pipeline:HttpEndpoint"), configuration.Console) is { } refused)
+            {
+                await error.WriteLineAsync($"mailpipeline serve: refusing to start: {refused}");
+                return MailPipelineCommand.BadArguments;
+            }
+
             Microsoft.AspNetCore.Builder.WebApplication app;
             try
             {
@@ -94,7 +100,7 @@ internal static class ServeCommand
             var edge = app.Services.GetRequiredService<EdgeHostedService>();
             var smtpEndpoint = await edge.ListeningEndpoint;
             var pipeline = app.Services.GetRequiredService<LocalPipeline>();
-            await output.WriteLineAsync($"mailpipeline serve: {configuration.Configuration["Edge:HostName"]}: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} (/healthz, /readyz, /metrics), data in {pipeline.Layout.Root}");
+            await output.WriteLineAsync($"mailpipeline serve: {configuration.Configuration["Edge:HostName"]}: SMTP on {smtpEndpoint}, HTTP on http://{configuration.Pipeline.HttpEndpoint} ({(configuration.Console.Enabled ? (configuration.Console.PasswordHash is null ? "console at /, " : "console at / (sign-in), ") : string.Empty)}/healthz, /readyz, /metrics), data in {pipeline.Layout.Root}");
             if (pipeline.Delivery is not null)
             {
                 await output.WriteLineAsync($"mailpipeline serve: delivering to {configuration.Delivery.DefaultNextHop ?? "the Delivery:Routes next hops"}{(configuration.Authentication.Arc.Sealing.IsEnabled ? $", ARC-sealed as {configuration.Authentication.Arc.Sealing.Domain}" : string.Empty)}{(configuration.RecipientVerification.Enabled ? "; recipients verified at RCPT" : string.Empty)}");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MailPipeline.Cli.Output;
+using MailPipeline.Operations.Stores;
 using MailPipeline.Pipeline.Contracts;
 using MailPipeline.Pipeline.Storage;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using MailPipeline.Cli.Quarantine;
+using MailPipeline.Operations.Quarantine;
 
 namespace MailPipeline.Cli.Output;
 

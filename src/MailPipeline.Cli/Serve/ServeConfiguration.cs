@@ -29,6 +29,8 @@ internal sealed class ServeConfiguration
         ["Edge:ListenAddress"] = "127.0.0.1",
         ["Edge:Port"] = "2525",
         ["Logging:LogLevel:Default"] = "Warning",
+        // Who released or deleted what (console and CLI) is always written.
+        ["Logging:LogLevel:MailPipeline.Audit"] = "Information",
     };
 
     public required IConfiguration Configuration { get; init; }
@@ -40,6 +42,9 @@ internal sealed class ServeConfiguration
     public required PipelineOptions Pipeline { get; init; }
 
     public required DeliveryOptions Delivery { get; init; }
+
+    /// <summary>The operator console (section <c>Console</c>; its access rule is checked when serve starts).</summary>
+    public WebConsole.ConsoleOptions Console { get; init; } = new();
 
     /// <summary>Recipient verification at RCPT (section <c>Edge:RecipientVerification</c>).</summary>
     public RecipientVerificationOptions RecipientVerification { get; init; } = new();
@@ -101,8 +106,10 @@ internal sealed class ServeConfiguration
             throw new ValidationException("Arc:Sealing needs Domain, Selector and PrivateKeyPath together (--arc-domain, --arc-selector, --arc-key); serve seals with a PEM file (KeyVaultKeyId is for the Functions app).");
         }
 
+        var console = new WebConsole.ConsoleOptions();
+        configuration.GetSection(WebConsole.ConsoleOptions.SectionName).Bind(console, o => o.ErrorOnUnknownConfiguration = true);
         string data = arguments.DataDirectory ?? configuration["Pipeline:DataDirectory"] ?? "data";
-        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery, RecipientVerification = edge.RecipientVerification };
+        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery, RecipientVerification = edge.RecipientVerification, Console = console };
     }
 
     /// <summary>Binds and validates every check section.</summary>

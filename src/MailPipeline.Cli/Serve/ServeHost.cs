@@ -9,7 +9,10 @@ using MailPipeline.Pipeline.InProcess;
 using MailPipeline.Pipeline.Ports;
 using MailPipeline.Pipeline.Processing;
 using MailPipeline.Pipeline.Storage;
+using MailPipeline.Operations.Quarantine;
+using MailPipeline.Operations.Stores;
 using MailPipeline.Telemetry;
+using MailPipeline.WebConsole;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -24,8 +27,8 @@ namespace MailPipeline.Cli.Serve;
 /// <summary>
 /// The generic host of <c>mailpipeline serve</c>: the SMTP edge storing into the local spool and publishing
 /// into the in-process pipeline, the pipeline's workers and reconciliation, and <c>/healthz</c>,
-/// <c>/readyz</c>, <c>/metrics</c> (OpenTelemetry's Prometheus exporter) on the HTTP endpoint; traces and logs to
-/// OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+/// <c>/readyz</c>, <c>/metrics</c> (OpenTelemetry's Prometheus exporter) and the operator console (<c>/</c>) on the
+/// HTTP endpoint; traces and logs to OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
 /// </summary>
 internal static class ServeHost
 {
@@ -85,6 +88,19 @@ internal static class ServeHost
                 logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger<RecipientVerifier>()));
         }
 
+        if (configuration.Console.Enabled)
+        {
+            // Releases go through serve's own routed store and straight to its delivery queue.
+            builder.Services.AddOperatorConsole(configuration.Console, sp =>
+            {
+                var pipeline = sp.GetRequiredService<LocalPipeline>();
+                return new QuarantineOperations(
+                    PipelineStores.OfPipeline(pipeline),
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger(QuarantineAuditLog.Category),
+                    pipeline.Delivery is { } delivery ? delivery.Enqueue : null);
+            });
+        }
+
         builder.Services.AddSingleton<IRawMessageStore>(sp => sp.GetRequiredService<LocalPipeline>().RawStore);
         builder.Services.AddSingleton<IMailReceivedPublisher>(sp => sp.GetRequiredService<LocalPipeline>().Transport);
         // The edge's in-session checks leave their final results here for the stages to reuse (Edge:InSession:ShareResults).
@@ -97,6 +113,11 @@ internal static class ServeHost
         builder.Services.AddSmtpEdge();
 
         var app = builder.Build();
+        if (configuration.Console.Enabled)
+        {
+            app.UseOperatorConsole();
+        }
+
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", async (EdgeHostedService edge, LocalPipeline pipeline) =>
         {

@@ -31,6 +31,9 @@ public sealed class InfraFixture : IAsyncLifetime
         param edgeZoneRedundant = true
         param edgeAdminSshPublicKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBzuV2x5o7yrxJ6X0D8PnIh3ufmVt9cE6uK1q3mRpEaD operator@example.test'
         param edgeTlsCertificateName = 'mx-mail-test'
+        param edgeInSessionChecks = true
+        param edgeInSessionTimeBudgetSeconds = 8
+        param edgeVerifyRecipients = true
         param dqsKeySecretName = 'spamhaus-dqs'
         param operatorPrincipalId = '11111111-2222-3333-4444-555555555555'
         param deliveryNextHop = 'smtp://smtp.relay.test:587'

@@ -2,14 +2,14 @@ using System.Text;
 using System.Text.Json;
 using Azure.Core;
 
-namespace MailPipeline.Cli.Quarantine;
+namespace MailPipeline.Operations.Stores;
 
 /// <summary>
 /// Who an operator action is recorded as: the OS user for the local store (and for Blob Storage reached with an
 /// account key, which names no person), the signed-in identity for Blob Storage reached with a token
 /// (<c>az login</c>: the user principal name; a managed identity or service principal: its application id).
 /// </summary>
-internal static class OperatorIdentity
+public static class OperatorIdentity
 {
     private const string StorageScope = "https://storage.azure.com/.default";
 

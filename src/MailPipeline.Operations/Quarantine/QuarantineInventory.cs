@@ -1,18 +1,19 @@
 using System.Text.Json;
-using MailPipeline.Cli.Commands;
+using MailPipeline.Operations.Stores;
 using MailPipeline.Core.Authentication;
 using MailPipeline.Pipeline.Contracts;
+using MailPipeline.Pipeline.Delivery;
 using MailPipeline.Pipeline.Processing;
 using MimeKit;
 
-namespace MailPipeline.Cli.Quarantine;
+namespace MailPipeline.Operations.Quarantine;
 
 /// <summary>
 /// Reads what an operator needs to review the quarantine from the pipeline's stores: the verdict document (reasons),
 /// the envelope (received time, recipients) and the quarantined copy's header block (From, Subject). Independent of
-/// how it is printed (<see cref="Output.QuarantineTable"/>), so a console can call it too.
+/// how it is printed (the CLI's table, the console's page), so a console can call it too.
 /// </summary>
-internal static class QuarantineInventory
+public static class QuarantineInventory
 {
     private const int ParallelReads = 8;
 
@@ -41,7 +42,8 @@ internal static class QuarantineInventory
     {
         ArgumentNullException.ThrowIfNull(stores);
         ArgumentNullException.ThrowIfNull(message);
-        var report = ReadReport(await stores.Routed.ReadVerdictDocumentAsync(message.MessageId, RouteAction.Quarantine, cancellationToken).ConfigureAwait(false));
+        byte[]? document = await stores.Routed.ReadVerdictDocumentAsync(message.MessageId, RouteAction.Quarantine, cancellationToken).ConfigureAwait(false);
+        var report = ReadReport(document);
         var envelope = await stores.Raw.ReadEnvelopeAsync(message.MessageId, cancellationToken).ConfigureAwait(false);
         HeaderList headers;
         try
@@ -60,16 +62,42 @@ internal static class QuarantineInventory
         var to = envelope?.Recipients is { Count: > 0 } recipients ? recipients : Addresses(headers, HeaderId.To);
         return new QuarantinedMessage(
             message.MessageId,
-            envelope?.ReceivedAt ?? message.RoutedAt,
+            envelope?.ReceivedAt ?? report?.ReceivedAt ?? message.RoutedAt,
             Addresses(headers, HeaderId.From).FirstOrDefault(),
             report?.Dmarc?.Domain,
             to,
             headers[HeaderId.Subject],
             message.Size,
-            report?.Reasons ?? []);
+            report?.Reasons ?? [])
+        {
+            MailFrom = envelope?.MailFrom ?? RoutedEnvelope(document)?.MailFrom,
+        };
     }
 
-    private static AuthenticationReport? ReadReport(byte[]? json)
+    /// <summary>The envelope stored in the routed document (the spool copy is retired once routed), or null.</summary>
+    /// <param name="document">The routed document.</param>
+    /// <returns>The envelope, or null when absent or unreadable.</returns>
+    public static MailEnvelope? RoutedEnvelope(byte[]? document)
+    {
+        if (document is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return RoutedDocument.ReadEnvelope(document);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Reads the verdict of a routed document, or null when absent or damaged.</summary>
+    /// <param name="json">The document.</param>
+    /// <returns>The report.</returns>
+    public static AuthenticationReport? ReadReport(byte[]? json)
     {
         if (json is null)
         {
@@ -86,7 +114,10 @@ internal static class QuarantineInventory
         }
     }
 
-    private static HeaderList ParseHeaders(byte[] headerBlock)
+    /// <summary>Parses a header block (damaged: empty).</summary>
+    /// <param name="headerBlock">The header block.</param>
+    /// <returns>The fields.</returns>
+    public static HeaderList ParseHeaders(byte[] headerBlock)
     {
         using var stream = new MemoryStream(headerBlock, writable: false);
         try
