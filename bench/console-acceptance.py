@@ -6,7 +6,7 @@ on `/` itself (no clicks; the console has no scripts at all).
   BENCH_OUT=/tmp/bench-i23 DNS_PORT=5323 bench/console-acceptance.py [-n 300] [--configuration Debug|Release]
 
 Uses the peer rig (/work/shared/bench: gen_corpus.py, dns.sh), Debian's chromium (test.sh installs it) and the
-built CLI (dotnet build src/MailPipeline.Cli [-c Release]). The first page shows the 50 newest quarantined messages:
+built CLI (dotnet build src/MailPipeline.Cli [-c Release]). The first page shows the 500 newest quarantined messages (Console:PageSize):
 all of them must be there, and the page must say how many are in quarantine. Prints a summary and exits 0 on pass,
 1 on fail. Every process it starts is stopped by its PID.
 """
@@ -29,7 +29,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RIG = os.environ.get("BENCH_RIG", "/work/shared/bench")
 OUT = os.environ.get("BENCH_OUT", "/tmp/mailpipeline-bench")
 DNS_PORT = int(os.environ.get("DNS_PORT", "5353"))
-PAGE = 50
+PAGE = 500
 started = []
 
 
