@@ -90,6 +90,10 @@ internal sealed class BlobMessageWriter : IRawMessageWriter
         }
 
         ReleaseChunks();
+
+        // The message's result log exists before the message is announced, so each check stage stores its result with one
+        // append (which also tells it how many results are in: the fan-in needs no other request).
+        await BlobStageResultStore.CreateLogAsync(_storage, MessageId, cancellationToken).ConfigureAwait(false);
         var stored = envelope with { RawMessageReference = MessageId + BlobRawMessageStore.MessageSuffix, Size = Length };
         await _store.StoreEnvelopeAsync(stored, cancellationToken).ConfigureAwait(false);
         return stored;
