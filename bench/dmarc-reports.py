@@ -37,6 +37,8 @@ import xml.etree.ElementTree as ET
 
 import dns.resolver
 
+from benchrig import free_port, listening, rig_corpus_and_dns, rig_dns_stop, wait_until
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RIG = os.environ.get("BENCH_RIG", "/work/shared/bench")
 OUT = os.environ.get("BENCH_OUT", "/tmp/mailpipeline-bench")
@@ -48,29 +50,6 @@ SCHEMA = os.path.join(REPO, "tests", "MailPipeline.TestSupport", "Dmarc", "rfc99
 
 def log(text):
     print("[dmarc-reports] " + text, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, seconds, what):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise SystemExit("timed out waiting for " + what)
-
-
-def listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), 1).close()
-        return True
-    except OSError:
-        return False
 
 
 def send(port, corpus, envelopes):
@@ -134,13 +113,8 @@ def main():
     cli = os.path.join(REPO, "src", "MailPipeline.Cli", "bin", a.configuration, "net10.0", "mailpipeline.dll")
 
     corpus = os.path.join(OUT, "corpus")
-    if not os.path.exists(os.path.join(corpus, "envelopes.jsonl")) or sum(1 for _ in open(os.path.join(corpus, "envelopes.jsonl"))) != a.n:
-        log(f"generating a corpus of {a.n} messages in {corpus}")
-        subprocess.run(["/usr/bin/python3", os.path.join(RIG, "gen_corpus.py"), "-n", str(a.n), "--out", OUT], check=True, stdout=subprocess.DEVNULL)
-    env = dict(os.environ, BENCH_OUT=OUT, DNS_PORT=str(DNS_PORT))
-    subprocess.run([os.path.join(RIG, "dns.sh"), "start"], check=True, env=env)
-    atexit.register(lambda: subprocess.run([os.path.join(RIG, "dns.sh"), "stop"], env=env))
-    envelopes = [json.loads(line) for line in open(os.path.join(corpus, "envelopes.jsonl"))]
+    envelopes = rig_corpus_and_dns(RIG, OUT, DNS_PORT, a.n, log)
+    atexit.register(lambda: rig_dns_stop(RIG, OUT, DNS_PORT))
 
     work = os.path.join(OUT, "dmarc-reports")
     shutil.rmtree(work, ignore_errors=True)
