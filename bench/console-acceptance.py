@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import time
 
-from benchrig import free_port, listening, wait_until
+from benchrig import free_port, listening, rig_corpus_and_dns, rig_dns_stop, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RIG = os.environ.get("BENCH_RIG", "/work/shared/bench")
@@ -65,12 +65,7 @@ def main():
     parser.add_argument("--configuration", default="Debug", help="the CLI build to run (default Debug)")
     a = parser.parse_args()
     corpus = os.path.join(OUT, "corpus")
-    if not os.path.exists(os.path.join(corpus, "envelopes.jsonl")) or sum(1 for _ in open(os.path.join(corpus, "envelopes.jsonl"))) != a.n:
-        log(f"generating a corpus of {a.n} messages in {corpus}")
-        subprocess.run(["/usr/bin/python3", os.path.join(RIG, "gen_corpus.py"), "-n", str(a.n), "--out", OUT], check=True, stdout=subprocess.DEVNULL)
-    env = dict(os.environ, BENCH_OUT=OUT, DNS_PORT=str(DNS_PORT))
-    subprocess.run([os.path.join(RIG, "dns.sh"), "start"], check=True, env=env)
-    envelopes = [json.loads(line) for line in open(os.path.join(corpus, "envelopes.jsonl"))]
+    envelopes = rig_corpus_and_dns(RIG, OUT, DNS_PORT, a.n, log)
     domains = sorted({r.split("@")[1] for e in envelopes for r in e["rcpt_to"]})
     work = tempfile.mkdtemp(prefix="mp-console-acceptance-")
     smtp, http = free_port(), free_port()
@@ -129,7 +124,7 @@ def main():
                     p.wait(30)
                 except subprocess.TimeoutExpired:
                     p.kill()
-        subprocess.run([os.path.join(RIG, "dns.sh"), "stop"], env=env)
+        rig_dns_stop(RIG, OUT, DNS_PORT)
     raise SystemExit(0 if ok else 1)
 
 

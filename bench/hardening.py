@@ -55,7 +55,7 @@ class NxDomainResolver(threading.Thread):
 
 
 class Serve:
-    def __init__(self, cli, data, dns_port, nofile_soft=None):
+    def __init__(self, cli, data, dns_port, nofile_soft=None, extra=()):
         self.data = data
         self.smtp_port, self.http_port = free_port(), free_port()
         self.config = os.path.join(os.path.dirname(data.rstrip("/")), f"serve-{self.smtp_port}.json")
@@ -63,7 +63,7 @@ class Serve:
             # Only what a loopback test needs: no reverse DNS for the Received header. Every limit stays default.
             json.dump({"Edge": {"HostName": "mx.ours.example", "ReverseDnsLookup": False}}, f)
         cmd = ["dotnet", cli, "serve", "--smtp", f"127.0.0.1:{self.smtp_port}", "--http", f"127.0.0.1:{self.http_port}",
-               "--data", data, "--resolver", f"127.0.0.1:{dns_port}", "--accept-domain", DOMAIN, "--config", self.config]
+               "--data", data, "--resolver", f"127.0.0.1:{dns_port}", "--accept-domain", DOMAIN, "--config", self.config, *extra]
         self.log = open(os.path.join(os.path.dirname(data.rstrip("/")), f"serve-{self.smtp_port}.log"), "w")
 
         def limit():

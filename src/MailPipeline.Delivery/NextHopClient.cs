@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -52,10 +53,11 @@ public sealed partial class NextHopClient
     /// <param name="recipients">The recipients (at most the transaction limit).</param>
     /// <param name="message">The exact bytes to send (CRLF line ends).</param>
     /// <param name="traits">8-bit and SMTPUTF8 needs.</param>
+    /// <param name="outcomeKnown">Called with the result as soon as the next hop's final reply is read, before QUIT (see the other overload).</param>
     /// <param name="cancellationToken">Cancels the attempt (host shutdown): nothing is reported then.</param>
     /// <returns>One outcome per recipient.</returns>
-    public Task<TransactionResult> SendAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> message, MessageTraits traits, CancellationToken cancellationToken = default) =>
-        SendAsync(route, mailFrom, recipients, new ReadOnlySequence<byte>(message), traits, cancellationToken);
+    public Task<TransactionResult> SendAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlyMemory<byte> message, MessageTraits traits, Func<TransactionResult, Task>? outcomeKnown = null, CancellationToken cancellationToken = default) =>
+        SendAsync(route, mailFrom, recipients, new ReadOnlySequence<byte>(message), traits, outcomeKnown, cancellationToken);
 
     /// <summary>Sends a message held in several pieces (e.g. our ARC set, then the routed copy) without joining them.</summary>
     /// <param name="route">The route.</param>
@@ -63,25 +65,46 @@ public sealed partial class NextHopClient
     /// <param name="recipients">The recipients (at most the transaction limit).</param>
     /// <param name="message">The exact bytes to send (CRLF line ends).</param>
     /// <param name="traits">8-bit and SMTPUTF8 needs.</param>
+    /// <param name="outcomeKnown">
+    /// Called with the result as soon as the next hop's final reply to the message is read, before QUIT is sent
+    /// (not called when the transaction never got that far). A caller that must not send twice records the acceptance
+    /// here: the QUIT exchange then no longer lies between the next hop taking the message and our record of it.
+    /// </param>
     /// <param name="cancellationToken">Cancels the attempt (host shutdown): nothing is reported then.</param>
     /// <returns>One outcome per recipient.</returns>
-    public async Task<TransactionResult> SendAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, CancellationToken cancellationToken = default)
+    public async Task<TransactionResult> SendAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, Func<TransactionResult, Task>? outcomeKnown = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(route);
         ArgumentNullException.ThrowIfNull(mailFrom);
         ArgumentNullException.ThrowIfNull(recipients);
         ArgumentNullException.ThrowIfNull(traits);
         var started = Stopwatch.GetTimestamp();
+
+        // The caller's failure to record an outcome (a full disk, say) is its own error, raised after the transaction:
+        // inside it, an IOException would read as a lost connection.
+        ExceptionDispatchInfo? recordFailure = null;
+        Func<TransactionResult, Task>? report = outcomeKnown is null ? null : async known =>
+        {
+            try
+            {
+                await outcomeKnown(known).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                recordFailure = ExceptionDispatchInfo.Capture(ex);
+            }
+        };
         TransactionResult result;
         if (route.NextHop.SocketPath is { } path)
         {
-            result = await OverSocketAsync(route, path, mailFrom, recipients, message, traits, cancellationToken).ConfigureAwait(false);
+            result = await OverSocketAsync(route, path, mailFrom, recipients, message, traits, report, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            result = await OverTcpAsync(route, mailFrom, recipients, message, traits, cancellationToken).ConfigureAwait(false);
+            result = await OverTcpAsync(route, mailFrom, recipients, message, traits, report, cancellationToken).ConfigureAwait(false);
         }
 
+        recordFailure?.Throw();
         Log.Transaction(_logger, route.Key, result.Host, recipients.Count, result.Outcomes.Count(o => o.Status == RecipientStatus.Accepted),
             result.Outcomes.Count(o => o.Status == RecipientStatus.Deferred), result.Outcomes.Count(o => o.Status == RecipientStatus.Rejected),
             result.Summary, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -95,7 +118,7 @@ public sealed partial class NextHopClient
     internal static string Reply(int code, string? text) =>
         string.Create(CultureInfo.InvariantCulture, $"{code} {(text ?? string.Empty).Replace("\r", string.Empty, StringComparison.Ordinal).Replace('\n', ' ').Trim()}");
 
-    private async Task<TransactionResult> OverTcpAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, CancellationToken cancellationToken)
+    private async Task<TransactionResult> OverTcpAsync(DeliveryRoute route, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, Func<TransactionResult, Task>? outcomeKnown, CancellationToken cancellationToken)
     {
         NextHopResolution resolution = await _resolver.ResolveAsync(route.NextHop, _options.MaxHostsPerAttempt, cancellationToken).ConfigureAwait(false);
         if (resolution.Targets.Count == 0)
@@ -123,11 +146,11 @@ public sealed partial class NextHopClient
             TransactionResult result;
             if (route.NextHop.Protocol == NextHopProtocol.Lmtp)
             {
-                result = await LmtpAsync(route, new NetworkStream(socket, ownsSocket: true), target.HostName, lastHost, mailFrom, recipients, message, traits, cancellationToken).ConfigureAwait(false);
+                result = await LmtpAsync(route, new NetworkStream(socket, ownsSocket: true), target.HostName, lastHost, mailFrom, recipients, message, traits, outcomeKnown, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                (result, bool tlsFailed) = await SmtpAsync(route, socket, target, mailFrom, recipients, message, traits, plaintext: false, cancellationToken).ConfigureAwait(false);
+                (result, bool tlsFailed) = await SmtpAsync(route, socket, target, mailFrom, recipients, message, traits, plaintext: false, outcomeKnown, cancellationToken).ConfigureAwait(false);
                 if (tlsFailed && route.Tls == TlsPolicy.Opportunistic && route.NextHop.Protocol == NextHopProtocol.Smtp)
                 {
                     // Opportunistic TLS that fails its handshake falls back to cleartext, as Postfix does at level "may"
@@ -136,7 +159,7 @@ public sealed partial class NextHopClient
                     try
                     {
                         socket = await ConnectAsync(new System.Net.IPEndPoint(target.Address, target.Port), cancellationToken).ConfigureAwait(false);
-                        (result, _) = await SmtpAsync(route, socket, target, mailFrom, recipients, message, traits, plaintext: true, cancellationToken).ConfigureAwait(false);
+                        (result, _) = await SmtpAsync(route, socket, target, mailFrom, recipients, message, traits, plaintext: true, outcomeKnown, cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is SocketException or TimeoutException)
                     {
@@ -157,7 +180,7 @@ public sealed partial class NextHopClient
         return Unreached(route, lastHost, recipients, lastError, RecipientStatus.Deferred);
     }
 
-    private async Task<TransactionResult> OverSocketAsync(DeliveryRoute route, string path, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, CancellationToken cancellationToken)
+    private async Task<TransactionResult> OverSocketAsync(DeliveryRoute route, string path, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, Func<TransactionResult, Task>? outcomeKnown, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -172,7 +195,7 @@ public sealed partial class NextHopClient
             return Unreached(route, "lmtp:" + path, recipients, $"451 4.4.1 connect to {path} failed: {ex.Message}", RecipientStatus.Deferred);
         }
 
-        return await LmtpAsync(route, new NetworkStream(socket, ownsSocket: true), "localhost", "lmtp:" + path, mailFrom, recipients, message, traits, cancellationToken).ConfigureAwait(false);
+        return await LmtpAsync(route, new NetworkStream(socket, ownsSocket: true), "localhost", "lmtp:" + path, mailFrom, recipients, message, traits, outcomeKnown, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<Socket> ConnectAsync(System.Net.IPEndPoint endpoint, CancellationToken cancellationToken)
@@ -197,7 +220,7 @@ public sealed partial class NextHopClient
         }
     }
 
-    private async Task<(TransactionResult Result, bool TlsFailed)> SmtpAsync(DeliveryRoute route, Socket socket, NextHopTarget target, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, bool plaintext, CancellationToken cancellationToken)
+    private async Task<(TransactionResult Result, bool TlsFailed)> SmtpAsync(DeliveryRoute route, Socket socket, NextHopTarget target, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, bool plaintext, Func<TransactionResult, Task>? outcomeKnown, CancellationToken cancellationToken)
     {
         string? certificateProblem = null;
         using var client = new DeliverySmtpClient
@@ -267,8 +290,14 @@ public sealed partial class NextHopClient
             string reply = await client.SendAsync(format, raw, sender, undecided.Select(u => u.Mailbox), cancellationToken).ConfigureAwait(false);
             var acceptedAt = _time.GetUtcNow();
             var outcomes = undecided.Select(u => client.Refused.TryGetValue(u.Mailbox, out var refused) ? refused : new RecipientOutcome(u.Recipient, RecipientStatus.Accepted, Reply(250, reply))).ToList();
+            var accepted = new TransactionResult(route, host, outcomes, true, tls, acceptedAt);
+            if (outcomeKnown is not null)
+            {
+                await outcomeKnown(accepted).ConfigureAwait(false);
+            }
+
             await QuitAsync(client).ConfigureAwait(false);
-            return (new TransactionResult(route, host, outcomes, true, tls, acceptedAt), false);
+            return (accepted, false);
         }
         catch (DeliverySmtpClient.NoRecipientAcceptedException)
         {
@@ -305,7 +334,7 @@ public sealed partial class NextHopClient
         }
     }
 
-    private async Task<TransactionResult> LmtpAsync(DeliveryRoute route, Stream stream, string serverName, string host, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, CancellationToken cancellationToken)
+    private async Task<TransactionResult> LmtpAsync(DeliveryRoute route, Stream stream, string serverName, string host, string mailFrom, IReadOnlyList<string> recipients, ReadOnlySequence<byte> message, MessageTraits traits, Func<TransactionResult, Task>? outcomeKnown, CancellationToken cancellationToken)
     {
         var session = new LmtpSession(stream, _options.CommandTimeout);
         await using (session.ConfigureAwait(false))
@@ -403,6 +432,12 @@ public sealed partial class NextHopClient
                 }
 
                 DateTimeOffset? acceptedAt = outcomes.Values.Any(o => o.Status == RecipientStatus.Accepted) ? _time.GetUtcNow() : null;
+                var result = new TransactionResult(route, host, recipients.Select(r => outcomes[r]).ToList(), true, session.TlsDescription, acceptedAt);
+                if (outcomeKnown is not null && acceptedAt is not null)
+                {
+                    await outcomeKnown(result).ConfigureAwait(false);
+                }
+
                 try
                 {
                     await session.CommandAsync("QUIT", cancellationToken).ConfigureAwait(false);
@@ -412,7 +447,7 @@ public sealed partial class NextHopClient
                     // the transaction is complete; a lost QUIT reply changes nothing
                 }
 
-                return new TransactionResult(route, host, recipients.Select(r => outcomes[r]).ToList(), true, session.TlsDescription, acceptedAt);
+                return result;
             }
             catch (Exception ex) when (IsConnectionFailure(ex, cancellationToken))
             {

@@ -17,6 +17,7 @@ internal sealed class BrokerCore
     private readonly Dictionary<string, MessageQueue> receivables = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, SendEntity> sendables = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<string> errors = [];
+    private readonly Dictionary<string, BrokerOperationCounts> counts = new(StringComparer.OrdinalIgnoreCase);
 
     public BrokerCore(TimeProvider time, ulong maxMessageSize)
     {
@@ -40,6 +41,27 @@ internal sealed class BrokerCore
             {
                 return errors.ToList();
             }
+        }
+    }
+
+    /// <summary>The operation counters of an entity (under <see cref="Gate"/>).</summary>
+    public BrokerOperationCounts Count(string path)
+    {
+        if (!counts.TryGetValue(path, out var count))
+        {
+            count = new BrokerOperationCounts(path);
+            counts[path] = count;
+        }
+
+        return count;
+    }
+
+    /// <summary>A snapshot of every entity's counters.</summary>
+    public IReadOnlyList<BrokerOperationCounts> CountsSnapshot()
+    {
+        lock (Gate)
+        {
+            return counts.Values.Select(c => c.Snapshot()).OrderBy(c => c.Path, StringComparer.Ordinal).ToList();
         }
     }
 
@@ -194,6 +216,7 @@ internal sealed class BrokerCore
         }
 
         var encoded = StoredMessage.Encode(incoming);
+        Count(entity.Path).Sent++;
         if ((ulong)encoded.Length > MaxMessageSize)
         {
             throw new AmqpException(BrokerErrors.MessageSizeExceeded, $"The message is {encoded.Length} bytes; {entity.Path} accepts at most {MaxMessageSize}.");
@@ -221,6 +244,11 @@ internal sealed class BrokerCore
     {
         foreach (var (queue, rules) in entity.Destinations)
         {
+            if (entity.IsTopic)
+            {
+                Count(entity.Path).FilterEvaluations += Math.Max(1, rules.Count);
+            }
+
             if (!SendEntity.Matches(rules, decoded))
             {
                 continue;
@@ -252,6 +280,7 @@ internal sealed class BrokerCore
             }
 
             consumer.Credit--;
+            Count(queue.Path).Delivered++;
             Guid tag;
             if (consumer.ReceiveAndDelete)
             {
@@ -281,6 +310,8 @@ internal sealed class BrokerCore
             return LockLost(lockToken);
         }
 
+        Count(queue.Path).Completed++;
+
         queue.Remove(message);
         return null;
     }
@@ -292,6 +323,8 @@ internal sealed class BrokerCore
         {
             return LockLost(lockToken);
         }
+
+        Count(queue.Path).Abandoned++;
 
         message.ModifyProperties(properties);
         queue.ReleaseLock(message);
@@ -307,6 +340,8 @@ internal sealed class BrokerCore
             return LockLost(lockToken);
         }
 
+        Count(queue.Path).Deferred++;
+
         message.ModifyProperties(properties);
         queue.ReleaseLock(message);
         message.Deferred = true;
@@ -320,6 +355,8 @@ internal sealed class BrokerCore
         {
             return LockLost(lockToken);
         }
+
+        Count(queue.Path).DeadLettered++;
 
         if (queue.IsDeadLetterQueue)
         {
@@ -339,6 +376,7 @@ internal sealed class BrokerCore
             return null;
         }
 
+        Count(queue.Path).Renewed++;
         message.LockedUntil = now + queue.Options.LockDuration;
         return message.LockedUntil;
     }
@@ -348,6 +386,7 @@ internal sealed class BrokerCore
     {
         if (queue.Locks.TryGetValue(lockToken, out var message))
         {
+            Count(queue.Path).Abandoned++;
             queue.ReleaseLock(message);
             if (!message.Deferred)
             {

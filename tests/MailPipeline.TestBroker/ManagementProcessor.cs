@@ -45,7 +45,7 @@ internal sealed class ManagementProcessor : IRequestProcessor
                     Prefix + "receive-by-sequence-number" when queue is not null => ReceiveBySequenceNumber(body),
                     Prefix + "update-disposition" when queue is not null => UpdateDisposition(body, after),
                     Prefix + "schedule-message" when sendEntity is not null => Schedule(body, after),
-                    Prefix + "cancel-scheduled-message" when sendEntity is not null => CancelScheduled(body),
+                    Prefix + "cancel-scheduled-message" when sendEntity is not null => Managed(CancelScheduled(body)),
                     _ => Failure(501, core.Refuse(BrokerErrors.NotImplemented, $"The test broker does not implement '{operation}' on {path}/$management.")),
                 };
             }
@@ -57,6 +57,12 @@ internal sealed class ManagementProcessor : IRequestProcessor
 
         ConsumerEndpoint.Run(after);
         requestContext.Complete(response);
+    }
+
+    private Message Managed(Message response)
+    {
+        core.Count(path).Management++;
+        return response;
     }
 
     private Message RenewLock(Map body)
@@ -85,6 +91,7 @@ internal sealed class ManagementProcessor : IRequestProcessor
         foreach (var message in queue!.Messages.Where(m => m.SequenceNumber >= from).OrderBy(m => m.SequenceNumber).Take(count))
         {
             list.Add(new Map { ["message"] = StoredMessage.Encode(message.ToOutgoing(peek: true)) });
+            core.Count(queue.Path).Peeked++;
         }
 
         return list.Count == 0 ? Reply(204, "No messages", null) : Success(new Map { ["messages"] = list });
@@ -123,6 +130,7 @@ internal sealed class ManagementProcessor : IRequestProcessor
             }
 
             entry["message"] = StoredMessage.Encode(message.ToOutgoing(peek: false));
+            core.Count(queue!.Path).Delivered++;
             list.Add(entry);
         }
 

@@ -156,6 +156,12 @@ public sealed class TestServiceBusBroker : IDisposable
         }
     }
 
+    /// <summary>
+    /// What clients have asked of each entity so far (sends, filter evaluations, deliveries, peeks, settlements, management
+    /// requests), as Service Bus Standard counts throttling credits; a snapshot, ordered by path.
+    /// </summary>
+    public IReadOnlyList<BrokerOperationCounts> OperationCounts() => core.CountsSnapshot();
+
     /// <summary>How many messages wait for their scheduled enqueue time on a queue or topic.</summary>
     public int CountScheduled(string path)
     {

@@ -74,7 +74,8 @@ public sealed partial class StageMessageHandler
 
         try
         {
-            await _stages.RunAsync(request with { Stage = stage }, cancellationToken);
+            // A first delivery cannot have stored a result yet (a duplicate publish is absorbed by duplicate detection).
+            await _stages.RunAsync(request with { Stage = stage, MayHaveRun = message.DeliveryCount > 1 }, cancellationToken);
         }
         catch (FileNotFoundException ex) when (message.DeliveryCount >= RawMessageMissingDeliveries)
         {

@@ -16,6 +16,7 @@ internal static class CommandCatalog
         yield return ServeCommand.Create();
         yield return QuarantineCommand.Create();
         yield return TraceCommand.Create();
+        yield return DmarcReportCommand.Create();
         yield return ConsoleCommand.Create();
     }
 }

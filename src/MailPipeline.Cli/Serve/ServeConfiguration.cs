@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using MailPipeline.Core.Authentication;
+using MailPipeline.Core.Dmarc.Reporting;
 using MailPipeline.Delivery;
 using MailPipeline.Edge;
 using MailPipeline.Pipeline.Configuration;
@@ -48,6 +49,12 @@ internal sealed class ServeConfiguration
 
     /// <summary>Recipient verification at RCPT (section <c>Edge:RecipientVerification</c>).</summary>
     public RecipientVerificationOptions RecipientVerification { get; init; } = new();
+
+    /// <summary>DMARC aggregate reporting (section <c>DmarcReporting</c>).</summary>
+    public DmarcReportingOptions DmarcReporting { get; init; } = new();
+
+    /// <summary>This host's name (<c>--hostname</c>, else <c>Edge:HostName</c>, else the machine's).</summary>
+    public string HostName => Configuration["Edge:HostName"] ?? Core.LocalHost.FullyQualifiedName;
 
     /// <summary>Builds the configuration from the file and the flags and validates every section.</summary>
     /// <exception cref="ValidationException">A section is invalid (the message names it).</exception>
@@ -106,10 +113,30 @@ internal sealed class ServeConfiguration
             throw new ValidationException("Arc:Sealing needs Domain, Selector and PrivateKeyPath together (--arc-domain, --arc-selector, --arc-key); serve seals with a PEM file (KeyVaultKeyId is for the Functions app).");
         }
 
+        var reporting = new DmarcReportingOptions();
+        configuration.GetSection(DmarcReportingOptions.SectionName).Bind(reporting, o => o.ErrorOnUnknownConfiguration = true);
+        Validate(reporting, DmarcReportingOptions.SectionName);
+        if (!string.IsNullOrWhiteSpace(reporting.RelayNextHop))
+        {
+            try
+            {
+                NextHop.Parse(reporting.RelayNextHop);
+            }
+            catch (FormatException ex)
+            {
+                throw new ValidationException($"DmarcReporting:RelayNextHop: {ex.Message}", ex);
+            }
+
+            if (!Enum.TryParse<TlsPolicy>(reporting.RelayTls, ignoreCase: true, out var relayTls) || !Enum.IsDefined(relayTls))
+            {
+                throw new ValidationException($"DmarcReporting:RelayTls '{reporting.RelayTls}' is not Required, Opportunistic or None.");
+            }
+        }
+
         var console = new WebConsole.ConsoleOptions();
         configuration.GetSection(WebConsole.ConsoleOptions.SectionName).Bind(console, o => o.ErrorOnUnknownConfiguration = true);
         string data = arguments.DataDirectory ?? configuration["Pipeline:DataDirectory"] ?? "data";
-        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery, RecipientVerification = edge.RecipientVerification, Console = console };
+        return new ServeConfiguration { Configuration = configuration, DataDirectory = Path.GetFullPath(data), Authentication = authentication, Pipeline = pipeline, Delivery = delivery, RecipientVerification = edge.RecipientVerification, DmarcReporting = reporting, Console = console };
     }
 
     /// <summary>Binds and validates every check section.</summary>

@@ -7,6 +7,7 @@ using MailPipeline.Pipeline.Delivery;
 using MailPipeline.Edge;
 using MailPipeline.Pipeline.InProcess;
 using MailPipeline.Pipeline.Ports;
+using MailPipeline.Pipeline.Reporting;
 using MailPipeline.Pipeline.Processing;
 using MailPipeline.Pipeline.Storage;
 using MailPipeline.Operations.Quarantine;
@@ -88,6 +89,16 @@ internal static class ServeHost
                 logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger<RecipientVerifier>()));
         }
 
+        if (configuration.DmarcReporting.Enabled)
+        {
+            // Counters of the DMARC aggregate reports, recorded as each verdict is made (dmarc-report build reads them).
+            builder.Services.AddSingleton(sp => new DmarcReportRecorder(
+                new LocalDiskDmarcReportStore(configuration.DataDirectory),
+                configuration.DmarcReporting,
+                configuration.Authentication.Dmarc.OrganizationalDomainSource,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger<DmarcReportRecorder>()));
+        }
+
         if (configuration.Console.Enabled)
         {
             // Releases go through serve's own routed store and straight to its delivery queue.
@@ -108,7 +119,24 @@ internal static class ServeHost
         builder.Services.AddOptions<LocalDiskStoreOptions>().Configure(o => o.Path = Path.Combine(configuration.DataDirectory, "spool"));
 
         // Registered before the edge: hosted services stop in reverse order, so the edge stops taking
-        // mail first and the pipeline then drains what it accepted.
+        // mail first and the pipeline then drains what it accepted; the DMARC report counters are flushed last.
+        if (configuration.DmarcReporting.Enabled)
+        {
+            builder.Services.AddHostedService<DmarcReportingHostedService>();
+            if (!string.IsNullOrWhiteSpace(configuration.DmarcReporting.RelayNextHop))
+            {
+                builder.Services.AddSingleton(sp =>
+                {
+                    var loggers = sp.GetRequiredService<ILoggerFactory>();
+                    var store = new LocalDiskDmarcReportStore(configuration.DataDirectory);
+                    var identity = Core.Dmarc.Reporting.DmarcReporterIdentity.From(configuration.DmarcReporting, configuration.HostName);
+                    var sender = Commands.DmarcReportCommand.CreateSender(configuration, store, dryRun: false, loggers);
+                    return new DmarcReportScheduler(store, identity, configuration.DmarcReporting, sender, loggers.CreateLogger<DmarcReportScheduler>());
+                });
+                builder.Services.AddHostedService<DmarcReportSendingHostedService>();
+            }
+        }
+
         builder.Services.AddHostedService<PipelineHostedService>();
         builder.Services.AddSmtpEdge();
 

@@ -71,6 +71,13 @@ public sealed record AuthenticationReport
     /// <summary>Which attempt reached it (temperror retries count up).</summary>
     public int Attempt { get; init; } = 1;
 
+    /// <summary>
+    /// The whole DMARC evaluation (policy record, alignment), in memory only: what the aggregate-report counter is made
+    /// of when the verdict is reached. Not part of the JSON document; null in a report read back from JSON.
+    /// </summary>
+    [JsonIgnore]
+    public Dmarc.DmarcResult? DmarcEvaluation { get; init; }
+
     /// <summary>JSON settings for reports: camelCase, RFC 8601 result words, nulls omitted.</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {

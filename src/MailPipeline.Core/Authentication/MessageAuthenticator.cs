@@ -268,6 +268,7 @@ public sealed partial class MessageAuthenticator
             ReceivedSpf = spf.ReceivedSpf,
             DecidedAt = _time.GetUtcNow(),
             Attempt = attempt,
+            DmarcEvaluation = dmarc,
         };
         Log.Verdict(_logger, report.Action, dmarcStage.FromDomain, spf.Result.ToRfc8601(), dmarc.Result.ToRfc8601(), string.Join("; ", verdict.Reasons));
         return report;

@@ -7,7 +7,8 @@ namespace MailPipeline.Core.Dns;
 /// A bounded cache in front of another resolver. Positive answers live for their smallest TTL,
 /// negative answers (NXDOMAIN, NODATA) for their SOA-derived TTL (RFC 2308), both capped by
 /// <see cref="DnsOptions.MaxCacheTtl"/>. Transient failures are never cached. Concurrent identical
-/// queries share one upstream query.
+/// queries share one upstream query. Lifetimes run on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>):
+/// a step of the wall clock (NTP, a resumed VM) neither expires answers early nor keeps them past their TTL.
 /// </summary>
 public sealed class CachingDnsResolver : IDnsResolver
 {
@@ -54,7 +55,7 @@ public sealed class CachingDnsResolver : IDnsResolver
         }
 
         var key = (Normalize(name), type);
-        var now = _time.GetUtcNow();
+        long now = _time.GetTimestamp();
         if (_entries.TryGetValue(key, out var entry))
         {
             if (entry.Expires > now)
@@ -91,7 +92,7 @@ public sealed class CachingDnsResolver : IDnsResolver
         var ttl = Lifetime(result);
         if (ttl > TimeSpan.Zero)
         {
-            _entries[key] = new Entry(result, _time.GetUtcNow() + ttl);
+            _entries[key] = new Entry(result, _time.GetTimestamp() + (long)(ttl.TotalSeconds * _time.TimestampFrequency));
             if (_entries.Count > _options.CacheSize)
             {
                 Evict();
@@ -144,7 +145,7 @@ public sealed class CachingDnsResolver : IDnsResolver
 
         try
         {
-            var now = _time.GetUtcNow();
+            long now = _time.GetTimestamp();
             foreach (var pair in _entries)
             {
                 if (pair.Value.Expires <= now)
@@ -175,5 +176,6 @@ public sealed class CachingDnsResolver : IDnsResolver
         return trimmed.ToLowerInvariant();
     }
 
-    private sealed record Entry(DnsResult Result, DateTimeOffset Expires);
+    /// <summary>A cached answer; <paramref name="Expires"/> is a <see cref="TimeProvider.GetTimestamp"/> value.</summary>
+    private sealed record Entry(DnsResult Result, long Expires);
 }

@@ -90,6 +90,18 @@ internal sealed class BlobMessageWriter : IRawMessageWriter
         }
 
         ReleaseChunks();
+
+        // The message's result log exists before the message is announced, so each check stage stores its result with one
+        // append (which also tells it how many results are in: the fan-in needs no other request).
+        // Best effort: an edge identity without write access to the results container (infra grants it only with in-session
+        // checks) gets 403, and the first stage's append then creates the log; the message itself is committed either way.
+        try
+        {
+            await BlobStageResultStore.CreateLogAsync(_storage, MessageId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (global::Azure.RequestFailedException ex) when (ex.Status == 403)
+        {
+        }
         var stored = envelope with { RawMessageReference = MessageId + BlobRawMessageStore.MessageSuffix, Size = Length };
         await _store.StoreEnvelopeAsync(stored, cancellationToken).ConfigureAwait(false);
         return stored;

@@ -12,7 +12,8 @@ namespace MailPipeline.Pipeline.Azure.ServiceBus;
 /// (<see cref="MailEnvelopeJson"/>); properties <c>target</c> (<c>all</c> or a stage), <c>attempt</c>,
 /// <c>schemaVersion</c>; <c>MessageId</c> = the mail id for the first publish (duplicate detection absorbs a
 /// retried publish), <c>&lt;id&gt;-&lt;stage&gt;-&lt;attempt&gt;</c> for a retry; <c>CorrelationId</c> = the mail id.</item>
-/// <item>stage completion on <c>check-completed</c>: body = <see cref="StageCompletion"/> JSON.</item>
+/// <item>stage completion on <c>check-completed</c>: body = <see cref="StageCompletion"/> JSON, with the envelope (so the
+/// aggregator need not read it from Blob Storage).</item>
 /// <item>routing decision on <c>mail-routed</c>: body = the verdict document; property <c>action</c>, and
 /// <c>container</c>/<c>blobName</c> of the routed copy (a claim check).</item>
 /// </list>
@@ -34,7 +35,7 @@ public static class PipelineMessages
 
     private const string JsonContentType = "application/json";
 
-    private static readonly JsonSerializerOptions CompletionJson = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions CompletionJson = MailEnvelopeJson.Options;
 
     /// <summary>The broker message id of a stage request.</summary>
     /// <param name="request">The request.</param>
@@ -154,9 +155,10 @@ public static class PipelineMessages
             throw new PoisonMessageException(PoisonMessageException.UnparseableCompletion, $"The body is not a stage completion: {ex.Message}", ex);
         }
 
-        if (completion is null || string.IsNullOrEmpty(completion.MessageId) || !StageNames.IsCheck(completion.Stage) || completion.Attempt < 1)
+        if (completion is null || string.IsNullOrEmpty(completion.MessageId) || !StageNames.IsCheck(completion.Stage) || completion.Attempt < 1
+            || completion.Envelope is { } envelope && (envelope.MessageId != completion.MessageId || string.IsNullOrEmpty(envelope.RawMessageReference)))
         {
-            throw new PoisonMessageException(PoisonMessageException.UnparseableCompletion, "The body is not a stage completion (messageId, a check stage and attempt >= 1 are required).");
+            throw new PoisonMessageException(PoisonMessageException.UnparseableCompletion, "The body is not a stage completion (messageId, a check stage and attempt >= 1 are required; a carried envelope must be the message's).");
         }
 
         return completion;

@@ -159,28 +159,39 @@ public sealed partial class MessageDeliverer
         foreach (var (route, recipients) in groups)
         {
             long started = Stopwatch.GetTimestamp();
-            var result = await _client.SendAsync(route, envelope.MailFrom, recipients, bytes, traits, cancellationToken).ConfigureAwait(false);
-            var at = _time.GetUtcNow();
-            foreach (var outcome in result.Outcomes)
+            TransactionResult? recorded = null;
+
+            // The acceptance is recorded before anything else happens, before even QUIT (the next hop has the
+            // message once it answered the final dot): a crash after the record never resends to these recipients.
+            async Task RecordAsync(TransactionResult known)
             {
-                string status = outcome.Status switch
+                var at = _time.GetUtcNow();
+                foreach (var outcome in known.Outcomes)
                 {
-                    RecipientStatus.Accepted => DeliveryState.Accepted,
-                    RecipientStatus.Rejected => DeliveryState.Rejected,
-                    _ => DeliveryState.Deferred,
-                };
-                Update(state, outcome.Recipient, status, outcome.Reply, route.Key, at);
+                    string status = outcome.Status switch
+                    {
+                        RecipientStatus.Accepted => DeliveryState.Accepted,
+                        RecipientStatus.Rejected => DeliveryState.Rejected,
+                        _ => DeliveryState.Deferred,
+                    };
+                    Update(state, outcome.Recipient, status, outcome.Reply, route.Key, at);
+                }
+
+                state.Attempts.Add(new DeliveryAttempt(at, route.Key, known.Host, recipients.Count,
+                    known.Outcomes.Count(o => o.Status == RecipientStatus.Accepted), known.Outcomes.Count(o => o.Status == RecipientStatus.Deferred),
+                    known.Outcomes.Count(o => o.Status == RecipientStatus.Rejected), known.Summary, known.Tls, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+                await _states.SaveAsync(state, CancellationToken.None).ConfigureAwait(false);
+                recorded = known;
+                if (known.AcceptedAt is { } acceptedAt)
+                {
+                    windows.Add(_time.GetUtcNow() - acceptedAt); // the next hop has it, we have not yet recorded it
+                }
             }
 
-            state.Attempts.Add(new DeliveryAttempt(at, route.Key, result.Host, recipients.Count,
-                result.Outcomes.Count(o => o.Status == RecipientStatus.Accepted), result.Outcomes.Count(o => o.Status == RecipientStatus.Deferred),
-                result.Outcomes.Count(o => o.Status == RecipientStatus.Rejected), result.Summary, result.Tls, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
-
-            // The acceptance is recorded before anything else happens: a crash after this line never resends to these recipients.
-            await _states.SaveAsync(state, CancellationToken.None).ConfigureAwait(false);
-            if (result.AcceptedAt is { } acceptedAt)
+            var result = await _client.SendAsync(route, envelope.MailFrom, recipients, bytes, traits, RecordAsync, cancellationToken).ConfigureAwait(false);
+            if (!ReferenceEquals(recorded, result))
             {
-                windows.Add(_time.GetUtcNow() - acceptedAt);
+                await RecordAsync(result).ConfigureAwait(false); // no final reply was read (refused or unreached): nothing to hurry
             }
 
             transactions.Add(result);

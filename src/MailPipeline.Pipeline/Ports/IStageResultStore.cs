@@ -22,6 +22,24 @@ public interface IStageResultStore
     /// <returns>The document, or null when the stage has not stored one.</returns>
     Task<byte[]?> GetAsync(string messageId, string stage, CancellationToken cancellationToken = default);
 
+    /// <summary>Reads every stage's result of a message (one request where the store keeps them together).</summary>
+    /// <param name="messageId">The message id.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
+    /// <returns>The documents by stage name; stages without a result are absent.</returns>
+    async Task<IReadOnlyDictionary<string, byte[]>> GetAllAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        var all = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (string stage in Contracts.StageNames.Checks)
+        {
+            if (await GetAsync(messageId, stage, cancellationToken).ConfigureAwait(false) is { } document)
+            {
+                all[stage] = document;
+            }
+        }
+
+        return all;
+    }
+
     /// <summary>Lists the stages that have stored a result for a message.</summary>
     /// <param name="messageId">The message id.</param>
     /// <param name="cancellationToken">Cancels the listing.</param>

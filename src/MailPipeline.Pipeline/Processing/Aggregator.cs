@@ -33,6 +33,7 @@ public sealed partial class Aggregator
     private readonly PipelineMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly RoutedRecently _recent = new();
 
     /// <summary>Creates the aggregator.</summary>
     /// <param name="authenticator">The checks (DMARC evaluation, verdict policy, header composition).</param>
@@ -95,14 +96,23 @@ public sealed partial class Aggregator
     {
         ArgumentNullException.ThrowIfNull(completion);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["MessageId"] = completion.MessageId });
-        var existing = await _verdicts.GetAsync(completion.MessageId, cancellationToken).ConfigureAwait(false);
-        if (existing is not null)
+        if (_recent.Contains(completion.MessageId))
         {
-            await EnsureRoutedAsync(existing, cancellationToken).ConfigureAwait(false);
+            return; // routed by this instance: nothing left to do, and nothing to read
+        }
+
+        // Completions of one message that arrive together take turns: the later ones then find it routed above.
+        using var turn = await _recent.EnterAsync(completion.MessageId, cancellationToken).ConfigureAwait(false);
+        if (_recent.Contains(completion.MessageId))
+        {
             return;
         }
 
-        var envelope = await _raw.ReadEnvelopeAsync(completion.MessageId, cancellationToken).ConfigureAwait(false);
+        // No verdict lookup first: the early completions of a message (the common case) stop at the results read, and a
+        // repeat after the verdict finds it when it tries to create it (and then only makes sure the copy exists).
+        var envelope = completion.Envelope is { } carried && carried.MessageId == completion.MessageId
+            ? carried
+            : await _raw.ReadEnvelopeAsync(completion.MessageId, cancellationToken).ConfigureAwait(false);
         if (envelope is null)
         {
             Log.NoEnvelope(_logger, completion.MessageId);
@@ -123,11 +133,12 @@ public sealed partial class Aggregator
     {
         ArgumentNullException.ThrowIfNull(envelope);
         string id = envelope.MessageId;
+        // One read where the store keeps a message's results together (Blob: one log); parse nothing until all four are in.
+        var all = await _results.GetAllAsync(id, cancellationToken).ConfigureAwait(false);
         var stored = new byte[StageNames.Checks.Count][];
         for (int i = 0; i < stored.Length; i++)
         {
-            // Parse nothing until all four are in: the first three completions of a message stop here.
-            if (await _results.GetAsync(id, StageNames.Checks[i], cancellationToken).ConfigureAwait(false) is not { } json)
+            if (!all.TryGetValue(StageNames.Checks[i], out byte[]? json))
             {
                 return null;
             }
@@ -168,17 +179,24 @@ public sealed partial class Aggregator
         var action = report.Action == "deliver" ? RouteAction.Deliver : RouteAction.Quarantine;
         byte[] document = JsonSerializer.SerializeToUtf8Bytes(report, AuthenticationReport.JsonOptions);
         var creation = await _verdicts.TryCreateAsync(new StoredVerdict(id, action, document), cancellationToken).ConfigureAwait(false);
-        string? headerMessageId = await RouteAsync(creation.Verdict, envelope, cancellationToken).ConfigureAwait(false);
-        if (creation.Created)
+        if (!creation.Created)
         {
-            var latency = (report.DecidedAt ?? _time.GetUtcNow()) - envelope.ReceivedAt;
-            // The DMARC result first: a reader that sees the message counted (RoutedCount) sees its result too.
-            _metrics.StageResult(StageNames.Dmarc, report.Dmarc?.Result.ToRfc8601() ?? "none");
-            _metrics.MessageRouted(action, latency);
-            var routed = new MessageRoutedEventArgs(envelope, action, report, latency) { HeaderMessageId = headerMessageId };
-            Log.Routed(_logger, id, routed.ToLogFields(), latency.TotalMilliseconds);
-            MessageRouted?.Invoke(this, routed);
+            // Another aggregation (a repeated completion) stored the verdict and routes it; copy it only if it is missing
+            // (that one crashed in between), never a second time.
+            await EnsureRoutedAsync(creation.Verdict, envelope, cancellationToken).ConfigureAwait(false);
+            _recent.Add(id);
+            return creation.Verdict;
         }
+
+        string? headerMessageId = await RouteAsync(creation.Verdict, envelope, cancellationToken).ConfigureAwait(false);
+        _recent.Add(id);
+        var latency = (report.DecidedAt ?? _time.GetUtcNow()) - envelope.ReceivedAt;
+        // The DMARC result first: a reader that sees the message counted (RoutedCount) sees its result too.
+        _metrics.StageResult(StageNames.Dmarc, report.Dmarc?.Result.ToRfc8601() ?? "none");
+        _metrics.MessageRouted(action, latency);
+        var routed = new MessageRoutedEventArgs(envelope, action, report, latency) { HeaderMessageId = headerMessageId };
+        Log.Routed(_logger, id, routed.ToLogFields(), latency.TotalMilliseconds);
+        MessageRouted?.Invoke(this, routed);
 
         return creation.Verdict;
     }
@@ -198,6 +216,14 @@ public sealed partial class Aggregator
         var envelope = await _raw.ReadEnvelopeAsync(verdict.MessageId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"Message {verdict.MessageId} has a verdict but no stored envelope.");
         await RouteAsync(verdict, envelope, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task EnsureRoutedAsync(StoredVerdict verdict, MailEnvelope envelope, CancellationToken cancellationToken)
+    {
+        if (await _routed.FindAsync(verdict.MessageId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            await RouteAsync(verdict, envelope, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <returns>The message's Message-ID header field (for the per-message log line), or null.</returns>

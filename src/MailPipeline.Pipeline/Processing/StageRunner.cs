@@ -93,7 +93,8 @@ public sealed partial class StageRunner
         var envelope = request.Envelope;
         using var activity = PipelineTelemetry.StartStage(request);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["MessageId"] = envelope.MessageId, ["Stage"] = request.Stage });
-        byte[]? existing = await _results.GetAsync(envelope.MessageId, request.Stage, cancellationToken).ConfigureAwait(false);
+        // A first delivery cannot find a result of its own attempt: skip the read (a Blob transaction per stage in Azure).
+        byte[]? existing = request.MayHaveRun ? await _results.GetAsync(envelope.MessageId, request.Stage, cancellationToken).ConfigureAwait(false) : null;
         if (existing is not null)
         {
             var header = StageResultDocument<JsonElement>.Parse(existing);
@@ -111,7 +112,7 @@ public sealed partial class StageRunner
 
                 Log.Reused(_logger, envelope.MessageId, request.Stage, header.Attempt);
                 activity?.SetTag("mailpipeline.reused", true);
-                return await AnnounceAsync(new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient), announce, cancellationToken).ConfigureAwait(false);
+                return await AnnounceAsync(new StageCompletion(envelope.MessageId, request.Stage, header.Attempt, header.IsTransient) { Envelope = envelope }, announce, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -131,7 +132,7 @@ public sealed partial class StageRunner
             activity?.SetStatus(ActivityStatusCode.Error, cause);
         }
 
-        return await AnnounceAsync(new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient), announce, cancellationToken).ConfigureAwait(false);
+        return await AnnounceAsync(new StageCompletion(envelope.MessageId, request.Stage, request.Attempt, transient) { Envelope = envelope }, announce, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<StageCompletion> AnnounceAsync(StageCompletion completion, bool announce, CancellationToken cancellationToken)

@@ -211,7 +211,7 @@ public sealed class LocalDiskRawMessageStore : IRawMessageStore, IRawMessageInve
     {
         string path = System.IO.Path.Combine(_root, messageId + SegmentExtension);
         var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
-        return new SpoolSegment(path, handle, shared: false, DateTimeOffset.UtcNow);
+        return new SpoolSegment(path, handle, shared: false, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
     /// <summary>Queues a record for the group committer and waits until it is durable.</summary>
@@ -456,7 +456,7 @@ public sealed class LocalDiskRawMessageStore : IRawMessageStore, IRawMessageInve
         long sequence = Interlocked.Increment(ref _sequence);
         string path = System.IO.Path.Combine(_root, sequence.ToString("X16", CultureInfo.InvariantCulture) + SegmentExtension);
         var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-        return new SpoolSegment(path, handle, shared: true, DateTimeOffset.UtcNow);
+        return new SpoolSegment(path, handle, shared: true, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
     private void SealCurrent()
@@ -468,7 +468,8 @@ public sealed class LocalDiskRawMessageStore : IRawMessageStore, IRawMessageInve
 
     private void SealIfOld()
     {
-        if (_current is { } current && DateTimeOffset.UtcNow - current.Created >= _options.SegmentMaxAge)
+        // Monotonic: a wall clock stepped back would otherwise keep a segment (and its done records) open for that long.
+        if (_current is { } current && System.Diagnostics.Stopwatch.GetElapsedTime(current.Created) >= _options.SegmentMaxAge)
         {
             SealCurrent();
         }
@@ -577,7 +578,10 @@ public sealed class LocalDiskRawMessageStore : IRawMessageStore, IRawMessageInve
             return;
         }
 
-        var segment = new SpoolSegment(path, _readOnly ? null : handle, shared, File.GetLastWriteTimeUtc(path));
+        // Its age on the monotonic clock, from the file's last write (the only record of it a restart has).
+        var age = DateTime.UtcNow - File.GetLastWriteTimeUtc(path);
+        long created = System.Diagnostics.Stopwatch.GetTimestamp() - (long)(Math.Max(0, age.TotalSeconds) * System.Diagnostics.Stopwatch.Frequency);
+        var segment = new SpoolSegment(path, _readOnly ? null : handle, shared, created);
         long length = RandomAccess.GetLength(handle);
         long offset = 0;
         int live = 0;

@@ -13,7 +13,7 @@ internal sealed class SpoolSegment
     private bool _sealed;
     private bool _deleted;
 
-    public SpoolSegment(string path, SafeFileHandle? handle, bool shared, DateTimeOffset created)
+    public SpoolSegment(string path, SafeFileHandle? handle, bool shared, long created)
     {
         Path = path;
         Name = System.IO.Path.GetFileName(path);
@@ -31,7 +31,8 @@ internal sealed class SpoolSegment
 
     public bool Shared { get; }
 
-    public DateTimeOffset Created { get; }
+    /// <summary>When it was opened, as a monotonic <see cref="System.Diagnostics.Stopwatch"/> timestamp (its age must not follow wall-clock steps).</summary>
+    public long Created { get; }
 
     /// <summary>Bytes appended (shared segments; only the committer writes it).</summary>
     public long Length { get; set; }

@@ -1,5 +1,6 @@
 using MailPipeline.Core.Dns;
 using MailPipeline.TestSupport;
+using Microsoft.Extensions.Time.Testing;
 
 namespace MailPipeline.Core.Tests.Dns;
 
@@ -25,7 +26,7 @@ public sealed class CachingDnsResolverTests
     [Fact]
     public async Task Query_AfterTtlExpires_AsksAgain()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var zone = new InMemoryDnsResolver().AddTxt("a.test", "x"); // TTL 300
         var cache = new CachingDnsResolver(zone, new DnsOptions(), clock);
 
@@ -41,7 +42,7 @@ public sealed class CachingDnsResolverTests
     [Fact]
     public async Task Query_NegativeAnswer_IsCachedForItsNegativeTtl()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var options = new DnsOptions { DefaultNegativeTtl = TimeSpan.FromSeconds(10) };
         var zone = new InMemoryDnsResolver();
         var cache = new CachingDnsResolver(zone, options, clock);

@@ -21,7 +21,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
         string second = await console.QuarantineAsync("billing@list-two.example", ConsoleFixture.Message("Billing <billing@list-two.example>", "Invoice 42", "Pay."));
 
         // act
-        Driver.Navigate().GoToUrl(console.BaseUrl + "/");
+        console.OpenList("/", first, second);
 
         // assert: the ids and From domains are in the page as served (no script builds it: the console has none)
         var table = console.Browser.Find(By.Id("quarantine"));
@@ -40,7 +40,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
         // arrange
         string wanted = await console.QuarantineAsync("sales@wanted-domain.example", ConsoleFixture.Message("Sales <sales@wanted-domain.example>", "Offer", "Buy."));
         string other = await console.QuarantineAsync("x@other-domain.example", ConsoleFixture.Message("X <x@other-domain.example>", "Other", "No."));
-        Driver.Navigate().GoToUrl(console.BaseUrl + "/");
+        console.OpenList("/", wanted, other);
 
         // act: type into the search form and submit it, as an operator does
         console.Browser.Find(By.Id("domain")).SendKeys("wanted-domain");
@@ -63,7 +63,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
         string id = await console.QuarantineAsync("bank@statements.example", ConsoleFixture.Message("Bank <bank@statements.example>", "Your statement", body, "multipart/mixed; boundary=\"b1\""));
 
         // act: open it from the list
-        Driver.Navigate().GoToUrl(console.BaseUrl + "/?q=" + id);
+        console.OpenList("/?q=" + id, id);
         console.Browser.Find(By.LinkText(id)).Click();
         string envelope = console.Browser.Find(By.Id("envelope")).Text;
 
@@ -115,8 +115,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture console) : IClassFixture<
         string encodedId = await console.QuarantineAsync("ceo@hostile.example", ConsoleFixture.Message("CEO <ceo@hostile.example>", encodedSubject, "plain"));
 
         // act: the list, the message page (with the body frame), the body as text
-        Driver.Navigate().GoToUrl(console.BaseUrl + "/?domain=hostile.example");
-        string listed = console.Browser.Find(By.Id("quarantine")).Text;
+        string listed = console.OpenList("/?domain=hostile.example", id, encodedId);
         bool dialogOnList = console.Browser.HasDialog();
         console.Browser.Find(By.LinkText(id)).Click();
         string header = console.Browser.Find(By.Id("header")).Text;

@@ -1,6 +1,7 @@
 using System.Text;
 using MailPipeline.Pipeline.Tests.Infrastructure;
 using MailPipeline.TestSupport;
+using OpenQA.Selenium;
 
 namespace MailPipeline.Operations.Tests.Browser;
 
@@ -53,6 +54,26 @@ public sealed class ConsoleFixture : IAsyncLifetime
         }
 
         return id;
+    }
+
+    /// <summary>
+    /// Opens a quarantine list page and returns the list's text, reloading until every id is listed (or 15 s pass, and
+    /// the caller's assertion reports it): the console's index may be up to its freshness (1 s) behind the store.
+    /// </summary>
+    public string OpenList(string pathAndQuery, params string[] ids)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            Browser.Driver.Navigate().GoToUrl(BaseUrl + pathAndQuery);
+            string listed = Browser.Find(By.Id("quarantine")).Text;
+            if (ids.All(id => listed.Contains(id, StringComparison.Ordinal)) || DateTime.UtcNow >= deadline)
+            {
+                return listed;
+            }
+
+            Thread.Sleep(250);
+        }
     }
 
     public static string Message(string from, string subject, string body, string contentType = "text/plain; charset=utf-8", string extraHeaders = "") =>

@@ -33,6 +33,33 @@ public sealed class BlobStoresTests(AzuriteFixture azurite)
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task StageResultStore_OneLogPerMessage_LateLowerAttemptNeverHidesARetryAndAllAreReadInOneRequest()
+    {
+        // arrange: the edge created the log; a retry's result (attempt 2) is followed by a late repeat of attempt 1.
+        var storage = TestMail.Storage(azurite);
+        var store = new BlobStageResultStore(storage);
+        string id = TestMail.NewId();
+        await BlobStageResultStore.CreateLogAsync(storage, id);
+
+        // act
+        await store.PutAsync(id, StageNames.Dmarc, Encoding.UTF8.GetBytes("{\"attempt\":1,\"isTransient\":true}"));
+        await store.PutAsync(id, StageNames.Dmarc, Encoding.UTF8.GetBytes("{\"attempt\":2,\"isTransient\":false}"));
+        await store.PutAsync(id, StageNames.Spf, Encoding.UTF8.GetBytes("{\"attempt\":1}"));
+        await store.PutAsync(id, StageNames.Dmarc, Encoding.UTF8.GetBytes("{\"attempt\":1,\"isTransient\":true}"));
+        var all = await store.GetAllAsync(id);
+
+        // assert: one append blob holds every put, in order; the highest attempt wins per stage.
+        var log = storage.Results.GetBlobClient(id + BlobStageResultStore.LogSuffix);
+        Assert.Equal(BlobType.Append, (await log.GetPropertiesAsync()).Value.BlobType);
+        Assert.Equal(4, (await log.DownloadContentAsync()).Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal([StageNames.Dmarc, StageNames.Spf], all.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("{\"attempt\":2,\"isTransient\":false}", Encoding.UTF8.GetString(all[StageNames.Dmarc]));
+        Assert.Equal("{\"attempt\":2,\"isTransient\":false}", Encoding.UTF8.GetString((await store.GetAsync(id, StageNames.Dmarc))!));
+        Assert.Empty(await store.GetAllAsync(TestMail.NewId()));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.PutAsync(id, StageNames.Spf, Encoding.UTF8.GetBytes("{\n}")));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task VerdictStore_SecondCreate_ReturnsTheFirstVerdictUnchanged()
     {
         // arrange

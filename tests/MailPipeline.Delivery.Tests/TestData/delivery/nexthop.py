@@ -3,11 +3,11 @@
 
 usage: nexthop.py --out DIR (--port N | --socket PATH) [--lmtp] [--defer-data N] [--reject-rcpt TEXT] [--defer-rcpt TEXT]
                   [--lmtp-reject TEXT] [--reject-data] [--tls-cert PEM --tls-key PEM] [--auth USER:PASSWORD]
-                  [--broken-starttls]
+                  [--broken-starttls] [--quit-delay SECONDS]
 Each accepted message is written to DIR/<n>.eml (n goes on from the files already there) (exact bytes after dot-unstuffing) with DIR/<n>.rcpt (one
 recipient per line) and DIR/<n>.tls ("tls" or "clear": how the session was protected). --defer-data N answers
 the first N DATA with 451; --reject-rcpt refuses matching RCPTs with 550 5.1.1 (--defer-rcpt: 451); every RCPT is
-appended to DIR/rcpt.log (recipient probes are counted there); --lmtp-reject gives matching
+appended to DIR/rcpt.log (recipient probes are counted there) and every QUIT to DIR/quit.log (--quit-delay: then waits before the 221); --lmtp-reject gives matching
 recipients 550 after DATA (LMTP); --reject-data answers 554 to DATA. --tls-cert/--tls-key offer STARTTLS with
 that certificate (--broken-starttls: offers it, answers 220 and then sends no TLS); --auth requires SMTP AUTH (PLAIN/LOGIN, only after STARTTLS) with these credentials.
 Prints "ready" once listening.
@@ -37,6 +37,7 @@ parser.add_argument("--tls-cert")
 parser.add_argument("--tls-key")
 parser.add_argument("--auth")
 parser.add_argument("--broken-starttls", action="store_true")
+parser.add_argument("--quit-delay", type=float, default=0)
 args = parser.parse_args()
 options = {"decode_data": False, "enable_SMTPUTF8": True}
 if args.tls_cert:
@@ -58,6 +59,12 @@ deferred = [0]
 
 
 class Handler:
+    async def handle_QUIT(self, server, session, envelope):
+        with open(os.path.join(args.out, "quit.log"), "a") as f:
+            f.write("QUIT\n")
+        await asyncio.sleep(args.quit_delay)
+        return "221 Bye"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with open(os.path.join(args.out, "rcpt.log"), "a") as f:
             f.write(address + "\n")
